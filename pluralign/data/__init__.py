@@ -1,6 +1,5 @@
 """Deliberation data: schemas, loaders (JSONL, datasets, Polis), opinion groups, synthetic debates, tasks."""
 
-from pluralign.data.schema import DataError, check_debate, check_rewrite_item
 from pluralign.data.jsonl import (
     debates_from_dataset,
     debates_to_dataset,
@@ -12,6 +11,7 @@ from pluralign.data.jsonl import (
     read_rewrite_items,
     write_jsonl,
 )
+from pluralign.data.schema import DataError, check_debate, check_rewrite_item
 
 __all__ = [
     "DataError",

@@ -12,11 +12,25 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pluralign.data.schema import DataError, Problems, check_debate, check_output, check_rewrite_item
+from pluralign.data.schema import (
+    DataError,
+    Problems,
+    check_debate,
+    check_output,
+    check_rewrite_item,
+)
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed JSON) for each non-blank line; raise DataError on bad bytes or JSON."""
+    for lineno, parsed in _lines(path):
+        if isinstance(parsed, DataError):
+            raise parsed
+        yield lineno, parsed
+
+
+def _lines(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON or the DataError saying why the line is unreadable), blank lines skipped."""
     path = Path(path)
     if not path.exists():
         raise DataError(path, None, "<file>", "no such file; check the path")
@@ -25,13 +39,14 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise DataError(path, lineno, "<line>", f"bytes are not UTF-8 ({err.reason} at byte {err.start}); re-encode the file as UTF-8") from None
+                yield lineno, DataError(path, lineno, "<line>", f"bytes are not UTF-8 ({err.reason} at byte {err.start}); re-encode the file as UTF-8")
+                continue
             if not text.strip():
                 continue
             try:
                 yield lineno, json.loads(text)
             except json.JSONDecodeError as err:
-                raise DataError(path, lineno, "<line>", f"not JSON ({err.msg} at column {err.colno}); one JSON object per line") from None
+                yield lineno, DataError(path, lineno, "<line>", f"not JSON ({err.msg} at column {err.colno}); one JSON object per line")
 
 
 def _read_checked(path: str | Path, check: Callable[[Any], Problems], unique_ids: bool = True) -> Iterator[dict]:
@@ -53,7 +68,10 @@ def validate_file(path: str | Path, kind: str) -> Iterator[DataError]:
     check = {"debates": check_debate, "items": check_rewrite_item}[kind]
     seen: dict[str, int] = {}
     try:
-        for lineno, obj in read_jsonl(path):
+        for lineno, obj in _lines(path):
+            if isinstance(obj, DataError):  # an unreadable line; the next ones are still checked
+                yield obj
+                continue
             for field, message in check(obj):
                 yield DataError(path, lineno, field, message)
             rid = obj.get("id") if isinstance(obj, dict) else None
@@ -61,19 +79,21 @@ def validate_file(path: str | Path, kind: str) -> Iterator[DataError]:
                 first = seen.setdefault(rid, lineno)
                 if first != lineno:
                     yield DataError(path, lineno, "id", f"duplicate id {rid!r} (first on line {first}); ids must be unique")
-    except DataError as err:  # unreadable line: nothing after it can be trusted
+    except DataError as err:  # no such file
         yield err
 
 
 def sniff_kind(path: str | Path) -> str:
-    """'debates' or 'items', from the first record's fields."""
-    for _, obj in read_jsonl(path):
-        if isinstance(obj, dict) and "comments" in obj:
+    """'debates' or 'items', from the first readable record's fields."""
+    for lineno, obj in _lines(path):
+        if isinstance(obj, DataError):
+            continue
+        if isinstance(obj, dict) and ("comments" in obj or "question" in obj and "source" not in obj):
             return "debates"
-        if isinstance(obj, dict) and "source" in obj:
+        if isinstance(obj, dict) and ("source" in obj or "task" in obj):
             return "items"
-        raise DataError(path, _, "<record>", "neither a debate (has 'comments') nor a rewrite item (has 'source')")
-    raise DataError(path, None, "<file>", "the file holds no records")
+        raise DataError(path, lineno, "<record>", "neither a debate (has 'comments') nor a rewrite item (has 'source'); or pass --kind")
+    raise DataError(path, None, "<file>", "the file holds no readable records")
 
 
 def read_debates(path: str | Path) -> Iterator[dict]:
@@ -109,8 +129,11 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
 
 # --- datasets -------------------------------------------------------------------------------
 # Arrow needs one schema per column, so the optional parts of a debate take a fixed form in a
-# Dataset: absent optional fields are None, and `groups` (a dict keyed by participant) becomes a
-# list of {participant, group}. The converters below undo exactly that.
+# Dataset: absent optional fields are None, `groups` (a dict keyed by participant) becomes a
+# list of {participant, group}, and extra top-level fields (e.g. `group_stances`, `source`) go
+# into one JSON string column, `extra`. The converters below undo exactly that.
+
+DEBATE_FIELDS = ("id", "question", "language", "comments", "votes", "groups")
 
 
 def _debate_features():
@@ -128,6 +151,7 @@ def _debate_features():
         "groups": List({"participant": Value("string"), "group": Value("string")}),
         "has_votes": Value("bool"),
         "has_groups": Value("bool"),
+        "extra": Value("string"),
     })
 
 
@@ -142,6 +166,7 @@ def _debate_row(debate: dict) -> dict:
         "groups": [{"participant": p, "group": g} for p, g in (debate.get("groups") or {}).items()],
         "has_votes": "votes" in debate and debate["votes"] is not None,
         "has_groups": "groups" in debate and debate["groups"] is not None,
+        "extra": json.dumps({k: v for k, v in debate.items() if k not in DEBATE_FIELDS}, ensure_ascii=False),
     }
 
 
@@ -170,6 +195,7 @@ def debates_from_dataset(dataset) -> Iterator[dict]:
             ]
         if row.get("has_groups", bool(row.get("groups"))):
             debate["groups"] = {g["participant"]: g["group"] for g in row["groups"]}
+        debate.update(json.loads(row.get("extra") or "{}"))
         problems = check_debate(debate)
         if problems:
             raise DataError("<dataset>", None, problems[0][0], f"row {row['id']!r}: {problems[0][1]}")
@@ -177,10 +203,14 @@ def debates_from_dataset(dataset) -> Iterator[dict]:
 
 
 def items_to_dataset(items: Iterable[dict]):
-    """Rewrite items as a Dataset; extra fields are kept as columns."""
+    """Rewrite items as a Dataset; extra fields are kept as columns (None where an item lacks one)."""
     from datasets import Dataset
 
-    return Dataset.from_list([dict(item) for item in items])
+    items = list(items)
+    columns: dict[str, None] = {}
+    for item in items:  # `Dataset.from_list` would take the columns of the first item only
+        columns.update(dict.fromkeys(item))
+    return Dataset.from_list([{k: item.get(k) for k in columns} for item in items])
 
 
 def items_from_dataset(dataset) -> Iterator[dict]:
