@@ -1,0 +1,1 @@
+"""The benchmark: suites, generation, scoring, bootstrap CIs, stress tests, reports, compare."""

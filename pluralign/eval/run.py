@@ -1,0 +1,179 @@
+"""`pluralign eval`: build the suites, get outputs (generate with a model, or read a predictions
+file), score them, run the stress tests, and write the report.
+
+Nothing is dropped silently: a debate or item without an output is counted under `skipped` in
+the report, and an output line whose id matches no debate or item is an error that names the
+file and the line.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from pluralign.data.jsonl import read_jsonl
+from pluralign.data.schema import DataError, check_output
+from pluralign.eval.generate import GenerationSettings, Generator
+from pluralign.eval.html import write_html
+from pluralign.eval.report import build_report, write_report
+from pluralign.eval.stress import run_stress
+from pluralign.eval.suites import Suite, build_suites
+
+# Item fields that the breakdowns group by; carried into every score line.
+ITEM_CONTEXT = ("group", "stance", "source_language", "target_language", "debate_id", "comment_id")
+
+
+def read_predictions(path: str | Path, suites: list[Suite]) -> tuple[dict[str, dict[str, list[dict]]], dict]:
+    """task -> record id -> output lines, and the lines whose id is in no suite (counted, so that
+    one outputs file can serve several runs). A line's id picks its suite; its text is `summary`
+    for a debate and `output` for a rewrite item. A file that matches nothing is an error."""
+    owner = {rid: suite for suite in suites for rid in suite.by_id()}
+    found: dict[str, dict[str, list[dict]]] = {s.task: {} for s in suites}
+    unmatched: list[tuple[int, str]] = []
+    for lineno, obj in read_jsonl(path):
+        rid = obj.get("id") if isinstance(obj, dict) else None
+        suite = owner.get(rid) if isinstance(rid, str) else None
+        field = suite.text_field if suite else "summary" if isinstance(obj, dict) and "summary" in obj else "output"
+        problems = check_output(obj, field)
+        if problems:
+            raise DataError(path, lineno, *problems[0])
+        if suite is None:
+            unmatched.append((lineno, rid))
+        else:
+            found[suite.task].setdefault(rid, []).append(obj)
+    if unmatched and not any(found.values()):
+        raise DataError(path, unmatched[0][0], "id", f"{unmatched[0][1]!r}: no line's id is a debate or item of "
+                        f"{', '.join(sorted({s.source for s in suites}))}; check --debates/--items")
+    skipped = {"count": len(unmatched), "first": [f"line {n}: {rid}" for n, rid in unmatched[:5]]} if unmatched else {}
+    return found, skipped
+
+
+def generate_outputs(generator: Generator, suites: list[Suite]) -> dict[str, dict[str, list[dict]]]:
+    from pluralign.data.tasks import rewrite_prompt, summarize_prompt
+
+    found: dict[str, dict[str, list[dict]]] = {}
+    for suite in suites:
+        prompt_of = summarize_prompt if suite.task == "summarize" else rewrite_prompt
+        texts = generator.generate([prompt_of(r) for r in suite.records], desc=f"generating {suite.task}")
+        found[suite.task] = {
+            r["id"]: [{"id": r["id"], suite.text_field: text, "sample": k} for k, text in enumerate(samples)]
+            for r, samples in zip(suite.records, texts, strict=True)
+        }
+    return found
+
+
+REWRITE_BATCH = 64  # rewrite outputs per `score_batch` call: one backend call embeds them all
+
+
+def score_suite(suite: Suite, outputs: dict[str, list[dict]], scorer) -> tuple[list[dict], dict]:
+    """Score lines (the output line plus score, metrics, signature, suite and context) and the
+    count of records skipped for want of an output. A debate's summaries are scored together;
+    rewrite outputs go in batches across items."""
+    missing = [r["id"] for r in suite.records if r["id"] not in outputs]
+    pairs = [(record, k, line) for record in suite.records for k, line in enumerate(outputs.get(record["id"], []))]
+    results: list[dict] = []
+    if suite.task == "summarize":
+        for record in tqdm([r for r in suite.records if r["id"] in outputs], desc="scoring summarize", unit="debate"):
+            results += scorer.score(record, [line["summary"] for line in outputs[record["id"]]])
+    else:
+        with tqdm(total=len(pairs), desc=f"scoring {suite.task}", unit="output") as bar:
+            for start in range(0, len(pairs), REWRITE_BATCH):
+                chunk = pairs[start:start + REWRITE_BATCH]
+                results += scorer.score_batch([p[0] for p in chunk], [p[2]["output"] for p in chunk])
+                bar.update(len(chunk))
+    rows = []
+    for (record, k, line), result in zip(pairs, results, strict=True):
+        row = {"suite": suite.name, **line, "sample": line.get("sample", k), **result}
+        if suite.task == "summarize":
+            row["language"] = record["language"]
+        else:
+            row.update({key: record[key] for key in ITEM_CONTEXT if key in record})
+            row["language"] = (record["source_language"] if suite.task == "reformulate"
+                               else f"{record['source_language']}->{record['target_language']}")
+        rows.append(row)
+    skipped = {"no output": {"count": len(missing), "ids": missing[:20]}} if missing else {}
+    return rows, skipped
+
+
+def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None = None, model: str | None = None,
+             predictions: str | None = None, backend: str = "embedding:all-MiniLM-L6-v2",
+             generation: GenerationSettings | None = None, seed: int = 0, stress_debates: int = 3,
+             stress_orders: int = 5, command: str = "", report_to: str | None = None,
+             log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> dict:
+    """Run the benchmark and write report.json, report.md, report.html (+ plots/) and scores.jsonl."""
+    from pluralign.rewards.backends import get_backend
+
+    if (model is None) == (predictions is None):
+        raise ValueError("give exactly one of --model (generate outputs) and --predictions (score an outputs file)")
+    suites = build_suites(debates, items)
+    generator = None
+    if model is not None:
+        generator = Generator(model, generation or GenerationSettings(seed=seed))
+        outputs = generate_outputs(generator, suites)
+        system = generator.describe()
+    else:
+        outputs, unmatched = read_predictions(predictions, suites)
+        system = {"predictions": str(predictions)}
+        if unmatched:
+            system["unmatched_outputs"] = unmatched
+            log(f"warning: {predictions}: {unmatched['count']} output line(s) match no debate or item of these "
+                f"suites and were not scored (first: {unmatched['first'][0]}); the report counts them")
+    scoring_backend = get_backend(backend)
+
+    scorers = make_scorers(scoring_backend, {s.task for s in suites})
+    rows_by_task, skipped = {}, {}
+    for suite in suites:
+        rows_by_task[suite.task], skipped[suite.task] = score_suite(suite, outputs.get(suite.task, {}), scorers[suite.task])
+
+    group_stances, stress = {}, None
+    summarize = next((s for s in suites if s.task == "summarize"), None)
+    if summarize is not None:
+        group_stances = {d["id"]: d["group_stances"] for d in summarize.records if d.get("group_stances")}
+        if stress_debates > 0:
+            stress = stress_tests(summarize, outputs["summarize"], scorers["summarize"], scoring_backend.embed,
+                                  generator, stress_debates, stress_orders, seed)
+
+    report = build_report(suites, rows_by_task, skipped, group_stances, system, seed, command, list(sys.argv),
+                          scoring_backend.spec, stress)
+    rows = [row for suite in suites for row in rows_by_task[suite.task]]
+    write_report(out_dir, report, rows)
+    write_html(report, out_dir)
+    log(f"wrote {out_dir}/report.json, report.md, report.html and scores.jsonl ({len(rows)} scored outputs)")
+    if report_to == "wandb":
+        from pluralign.eval.wandb_log import log_to_wandb
+
+        log_to_wandb(report, rows, out_dir)
+    return report
+
+
+def stress_tests(suite: Suite, outputs: dict[str, list[dict]], scorer, embed, generator, n_debates: int,
+                 n_orders: int, seed: int) -> dict:
+    """The stress tests on the first `n_debates` debates that have an output."""
+    debates = [d for d in suite.records if d["id"] in outputs][:n_debates]
+    summaries = [outputs[d["id"]][0]["summary"] for d in debates]
+    regenerate = None
+    if generator is not None:
+        from pluralign.data.tasks import summarize_prompt
+
+        def regenerate(variants: list[dict]) -> list[str]:
+            return [s[0] for s in generator.generate([summarize_prompt(d) for d in variants], desc="stress: regenerating",
+                                                  samples=1)]
+
+    return run_stress(debates, summaries, scorer.score, embed=embed, n_orders=n_orders, seed=seed, regenerate=regenerate)
+
+
+def make_scorers(backend, tasks: set[str]) -> dict:
+    scorers = {}
+    if "summarize" in tasks:
+        from pluralign.rewards.pluralism import PluralismScorer
+
+        scorers["summarize"] = PluralismScorer(backend)
+    if tasks & {"reformulate", "translate"}:
+        from pluralign.rewards.fidelity import FidelityScorer
+
+        fidelity = FidelityScorer(backend)
+        scorers.update(reformulate=fidelity, translate=fidelity)
+    return scorers

@@ -1,0 +1,76 @@
+"""Benchmark suites: versioned sets of debates (summarize) or rewrite items (reformulate,
+translate), each with a signature that names its version and the exact data it holds.
+
+Two runs are comparable only on the same suite signature: the data hash changes when any
+debate, item or field changes, and the version changes when the way a suite is built does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pluralign.data.jsonl import read_debates, read_rewrite_items
+from pluralign.data.schema import DataError
+from pluralign.signature import make_signature
+
+SUITE_VERSION = 1
+SUITE_TASKS = ("summarize", "reformulate", "translate")
+
+
+@dataclass
+class Suite:
+    task: str  # summarize | reformulate | translate
+    records: list[dict]  # debates (summarize) or rewrite items
+    source: str  # the file the records came from
+
+    @property
+    def name(self) -> str:
+        return f"pluralign-{self.task}-v{SUITE_VERSION}"
+
+    @property
+    def data_hash(self) -> str:
+        canonical = "\n".join(json.dumps(r, sort_keys=True, ensure_ascii=False) for r in self.records)
+        return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def signature(self) -> str:
+        return make_signature(scorer="suite", suite=self.name, data=self.data_hash, n=len(self.records))
+
+    @property
+    def text_field(self) -> str:
+        """The outputs field this suite's predictions carry."""
+        return "summary" if self.task == "summarize" else "output"
+
+    def by_id(self) -> dict[str, dict]:
+        return {r["id"]: r for r in self.records}
+
+    def describe(self) -> dict:
+        return {"suite": self.name, "task": self.task, "version": SUITE_VERSION, "source": self.source,
+                "n": len(self.records), "data": self.data_hash, "signature": self.signature}
+
+
+def build_suites(debates: str | Path | None = None, items: str | Path | None = None) -> list[Suite]:
+    """The summarize suite from a debates file, and a reformulate and/or translate suite from an
+    items file (split by each item's `task`). Ids must be unique across all suites, so that an
+    outputs line finds its record by id alone."""
+    if debates is None and items is None:
+        raise ValueError("give a debates file (--debates) and/or an items file (--items)")
+    suites = []
+    if debates is not None:
+        suites.append(Suite("summarize", list(read_debates(debates)), str(debates)))
+    if items is not None:
+        by_task: dict[str, list[dict]] = {}
+        for item in read_rewrite_items(items):
+            by_task.setdefault(item["task"], []).append(item)
+        if not by_task:
+            raise DataError(items, None, "<file>", "the items file holds no items")
+        suites += [Suite(task, by_task[task], str(items)) for task in SUITE_TASKS if task in by_task]
+    if debates is not None and items is not None:
+        shared = set(suites[0].by_id()) & {i for s in suites[1:] for i in s.by_id()}
+        if shared:
+            raise DataError(items, None, "id", f"id {sorted(shared)[0]!r} is both a debate and an item "
+                            f"({len(shared)} such id(s)); outputs are matched by id, so make ids unique")
+    return suites
