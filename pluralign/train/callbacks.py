@@ -1,0 +1,170 @@
+"""The eval hook: a `TrainerCallback` that generates on a held-out split, scores it, and logs.
+
+At the start of training, every `every_n_steps` steps, and at the end, it generates one
+completion per held-out prompt, scores them with the pluralism and/or fidelity scorer objects,
+and logs the mean reward and the mean of every numeric metric the scorers return, with their
+signature: to the trainer's log history, to W&B (with a `wandb.Table` of samples) when a W&B run
+is active, and as one JSON line per evaluation appended to `output_dir/eval_metrics.jsonl`.
+
+Several processes: all ranks generate their shard (under DeepSpeed ZeRO-3 every rank must take
+part in each forward pass, so "rank 0 evaluates while the others wait" would hang); the texts are
+gathered, and only the main process scores, logs and writes. No rank waits on the main one's
+scoring: the next collective operation of training synchronises them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from pluralign.train.generate import sharded_generate
+
+EVAL_FILE = "eval_metrics.jsonl"
+
+
+def rewrite_item(row: dict) -> dict:
+    """The rewrite item (DESIGN §1) behind a rewrite-dataset row."""
+    keys = ("id", "task", "source", "source_language", "target_language", "question")
+    return {k: row[k] for k in keys if row.get(k) is not None}
+
+
+def summarise(results: list[dict], reward_key: str) -> dict[str, float]:
+    """Means of the reward and of each numeric (or boolean) metric over the scored samples."""
+    sums: dict[str, list[float]] = {reward_key: [r[reward_key] for r in results]}
+    for r in results:
+        for key, value in (r.get("metrics") or {}).items():
+            if isinstance(value, bool):
+                value = float(value)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                sums.setdefault(key, []).append(float(value))
+    return {key: sum(values) / len(values) for key, values in sums.items() if values}
+
+
+class PluralismEvalCallback(TrainerCallback):
+    """Score generations on a held-out split at train begin, every N steps and at train end."""
+
+    def __init__(self, held_out, task: str, output_dir: str | Path, pluralism_scorer=None, fidelity_scorer=None,
+                 every_n_steps: int = 50, max_new_tokens: int = 128, batch_size: int = 8,
+                 temperature: float = 0.0, table_rows: int = 8, tokenizer=None, extra: dict | None = None):
+        if pluralism_scorer is None and fidelity_scorer is None:
+            raise ValueError("PluralismEvalCallback needs a pluralism or a fidelity scorer")
+        self.rows = [dict(row) for row in held_out]
+        self.task = task
+        self.path = Path(output_dir) / EVAL_FILE
+        self.pluralism, self.fidelity = pluralism_scorer, fidelity_scorer
+        self.every_n_steps, self.max_new_tokens = every_n_steps, max_new_tokens
+        self.batch_size, self.temperature, self.table_rows = batch_size, temperature, table_rows
+        self.tokenizer = tokenizer
+        self.extra = dict(extra or {})  # written into every line (e.g. the on-policy DPO iteration)
+        self.last_step: int | None = None
+        self.history: list[dict] = []
+
+    # -- events --
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.evaluate(args, state, kwargs, "begin")
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.every_n_steps and state.global_step % self.every_n_steps == 0:
+            self.evaluate(args, state, kwargs, "step")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.evaluate(args, state, kwargs, "end")
+
+    # -- work --
+
+    def evaluate(self, args, state, kwargs, when: str) -> dict | None:
+        if not self.rows or self.last_step == state.global_step:
+            return None
+        self.last_step = state.global_step
+        model = kwargs["model"]
+        tokenizer = self.tokenizer or kwargs.get("processing_class")
+        texts = sharded_generate(model, tokenizer, [row["prompt"] for row in self.rows],
+                                 max_new_tokens=self.max_new_tokens, temperature=self.temperature,
+                                 batch_size=self.batch_size)
+        if not state.is_world_process_zero:
+            return None
+        record = self.score(texts)
+        record = {"step": state.global_step, "epoch": state.epoch, "when": when, **self.extra, **record}
+        self.history.append(record)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        logs = {f"eval_hook/{key}": value for key, value in record["metrics"].items()}
+        state.log_history.append({**logs, "step": state.global_step})
+        self.log_wandb(logs, record, texts, state.global_step)
+        return record
+
+    def score(self, texts: list[str]) -> dict:
+        metrics: dict[str, float] = {}
+        signatures: dict[str, str] = {}
+        samples = []
+        for name, scorer in (("pluralism", self.pluralism), ("fidelity", self.fidelity)):
+            if scorer is None:
+                continue
+            results = []
+            for row, text in zip(self.rows, texts, strict=True):
+                if name == "pluralism":
+                    results.extend(scorer.score(json.loads(row["debate"]), [text]))
+                else:
+                    results.extend(scorer.score(rewrite_item(row), [text]))
+            metrics.update({(k if k == name else f"{name}/{k}"): v for k, v in summarise(results, name).items()})
+            signatures[name] = results[0]["signature"]
+            for n, (row, result) in enumerate(zip(self.rows, results, strict=True)):
+                if len(samples) <= n:
+                    samples.append({"id": row.get("debate_id") if self.task == "summarize" else row.get("id"), "text": texts[n]})
+                samples[n][name] = result[name]
+        return {"metrics": metrics, "signature": signatures, "n": len(texts), "samples": samples[: self.table_rows]}
+
+    def log_wandb(self, logs: dict, record: dict, texts: list[str], step: int) -> None:
+        try:
+            import wandb
+        except ImportError:
+            return
+        if wandb.run is None:
+            return
+        columns = ["step", "id", "completion"] + [k for k in ("pluralism", "fidelity") if k in record["signature"]]
+        table = wandb.Table(columns=columns)
+        for sample in record["samples"]:
+            table.add_data(step, sample["id"], sample["text"], *[sample[k] for k in columns[3:]])
+        # W&B's own callback uses train/global_step as the x axis; logging it keeps both on one axis.
+        wandb.log({**logs, "eval_hook/samples": table, "train/global_step": step})
+        for name, signature in record["signature"].items():
+            wandb.run.summary[f"eval_hook/{name}_signature"] = signature
+
+
+class SaveOnInterrupt(TrainerCallback):
+    """On SIGTERM or SIGINT (a scheduler's pre-emption, Ctrl-C), finish the current step, save a
+    checkpoint and stop, so a run resumed with `resume_from_checkpoint: true` loses nothing. A
+    second signal interrupts at once."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self.previous = {}
+
+    def _handle(self, signum, frame):
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+        print(f"signal {signum}: saving a checkpoint after this step, then stopping", flush=True)
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self.previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals to the caller
+                pass
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.received is not None:
+            control.should_save = True
+            control.should_training_stop = True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous = {}

@@ -1,0 +1,425 @@
+"""Training recipes: one YAML file per run, in the TRL / alignment-handbook manner (DESIGN §9).
+
+A recipe names the model, the data, the task, the method, the TRL config fields for that method
+(`training:`, built into TRL's own config class), the LoRA settings (`lora:`, a peft LoraConfig),
+the reward weights and scorer settings (`rewards:`), how preference pairs are made (`pairs:`, for
+dpo and reward), the eval hook (`eval_hook:`), `report_to`, `output_dir` and `seed`.
+
+`load_recipe(path, overrides)` reads it with a safe loader, applies `key=value` overrides (dotted
+keys, values parsed as YAML scalars) and checks every section, so that a typo or a wrong type is
+an error naming the recipe file and the key before any model is loaded. `Recipe.training_config()`
+and `Recipe.lora_config()` build the TRL and peft objects.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import enum
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TASKS = ("summarize", "reformulate", "translate")
+METHODS = ("sft", "dpo", "grpo", "rloo", "reward")
+TINY_PREFIX = "tiny:"
+# Anything that looks like a credential is masked in logs and in the saved recipe copy.
+SECRET_KEY = re.compile(r"token|key|secret|password|passwd|credential", re.I)
+SECRET_VALUE = re.compile(r"^(hf_[A-Za-z0-9]{8,}|[0-9a-f]{40})$")
+
+
+class RecipeError(ValueError):
+    """A bad recipe, located: `FILE: key.path: message`."""
+
+    def __init__(self, path: Any, key: str, message: str):
+        self.path, self.key, self.message = str(path), key, message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.key}: {self.message}" if self.key else f"{self.path}: {self.message}"
+
+
+# --- the sections of a recipe: each a dataclass, so unknown keys and types are checked ---------
+
+
+@dataclass
+class ModelSection:
+    name_or_path: str = ""  # a hub id, a folder, or `tiny:llama` (a random tiny model, built offline)
+    dtype: str = "auto"  # auto | float32 | bfloat16 | float16
+    trust_remote_code: bool = False  # off unless a recipe turns it on
+    revision: str | None = None
+    attn_implementation: str | None = None
+    tiny_hidden_size: int = 64  # only for `tiny:` models
+    tiny_num_layers: int = 2
+
+
+@dataclass
+class DataSection:
+    path: str = ""  # debates JSONL, rewrite-items JSONL, or a Dataset folder (`save_to_disk`)
+    max_comments: int | None = None  # summarize: comments sampled per debate
+    target_language: str | None = None  # translate, when items are made from debates
+    per_debate: int | None = None  # rewrite items per debate, when made from debates
+    limit: int | None = None  # at most this many prompts (after the held-out split)
+
+
+@dataclass
+class RewardsSection:
+    pluralism: float = 0.0  # weight of pluralism_reward (summarize)
+    fidelity: float = 0.0  # weight of fidelity_reward (reformulate, translate)
+    backend: str = "embedding:all-MiniLM-L6-v2"
+    reward_model: str | None = None  # a distilled reward model (method `reward`), used in place of the scorers
+    reward_model_weight: float = 1.0
+    pluralism_options: dict = field(default_factory=dict)  # extra make_pluralism_reward settings
+    fidelity_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class PairsSection:
+    # Where the texts compared come from: `candidates` (a JSONL of {"id", "summary"|"output"},
+    # several per id), `on_policy` (sampled from the current model), or `extractive` (summaries
+    # drawn from the debate's own comments; summarize only, no model needed).
+    source: str = "on_policy"
+    candidates: str | None = None
+    k: int = 4  # samples per prompt (on_policy, extractive)
+    min_margin: float = 0.1  # keep best vs worst only when their scores differ by this much
+    iterations: int = 1  # on_policy dpo: sample, score, train; repeated
+    max_new_tokens: int = 64
+    temperature: float = 1.0
+    sentences: int = 3  # extractive: comments per candidate summary
+    sampler: str | None = None  # method `reward`, source on_policy: the causal LM that samples
+
+
+@dataclass
+class EvalHookSection:
+    enabled: bool = True
+    every_n_steps: int = 50
+    n_samples: int = 8  # held-out prompts generated each time
+    held_out: float = 0.1  # share of the data kept out of training for the hook
+    max_new_tokens: int = 128
+    batch_size: int = 8
+    temperature: float = 0.0  # 0 = greedy
+    table_rows: int = 8  # rows of the wandb.Table of samples
+
+
+SECTIONS = {"model": ModelSection, "data": DataSection, "rewards": RewardsSection,
+            "pairs": PairsSection, "eval_hook": EvalHookSection}
+TOP_LEVEL = {"model", "data", "task", "method", "training", "lora", "rewards", "pairs",
+             "eval_hook", "report_to", "output_dir", "seed", "sft_targets"}
+# Top-level keys that are TrainingArguments fields too: given once, copied into the TRL config.
+SHARED_WITH_TRAINING = ("report_to", "output_dir", "seed")
+
+
+def trl_config_class(method: str):
+    import trl
+
+    return {"sft": trl.SFTConfig, "dpo": trl.DPOConfig, "grpo": trl.GRPOConfig,
+            "rloo": trl.RLOOConfig, "reward": trl.RewardConfig}[method]
+
+
+# --- type checking of dataclass fields --------------------------------------------------------
+
+
+def _type_ok(value: Any, hint: Any) -> bool:
+    """Whether a YAML value fits a dataclass field's annotation; unknown shapes are accepted."""
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return value in {m.value for m in hint} or isinstance(value, hint)
+    if origin in (list, tuple) or hint in (list, tuple):
+        return isinstance(value, (list, tuple))
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    return True
+
+
+def _type_name(hint: Any) -> str:
+    return str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
+
+
+def check_fields(cls: type, values: dict, path: Any, prefix: str) -> None:
+    """Raise RecipeError for a key `cls` does not have (with a suggestion) or a value of the wrong type;
+    numbers that YAML left as strings (`5e-4`) are converted in `values`."""
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints = typing.get_type_hints(cls)
+    for key, value in values.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f"; did you mean {close[0]}?" if close else f"; see the fields of {cls.__name__}"
+            raise RecipeError(path, f"{prefix}{key}", f"unknown key for {cls.__name__}{hint}")
+        if isinstance(value, str) and _type_ok(1.0, hints.get(key, Any)) and not _type_ok(value, hints.get(key, Any)):
+            # YAML 1.1 reads `5e-4` (no dot) as a string; a float field takes it as the number.
+            try:
+                values[key] = value = float(value)
+            except ValueError:
+                pass
+        if not _type_ok(value, hints.get(key, Any)):
+            raise RecipeError(path, f"{prefix}{key}",
+                              f"expected {_type_name(hints.get(key))}, got {type(value).__name__} {value!r}")
+
+
+# --- overrides and masking --------------------------------------------------------------------
+
+
+def apply_override(raw: dict, assignment: str, path: Any) -> None:
+    """`a.b.c=value`: set raw['a']['b']['c'] to the YAML scalar `value`."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key:
+        raise RecipeError(path, assignment, "an override is key=value (dotted keys for sections, e.g. training.max_steps=3)")
+    value = yaml.safe_load(text) if text else ""
+    node = raw
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise RecipeError(path, key, f"{part} is not a section; cannot set {key}")
+    node[parts[-1]] = value
+
+
+def mask_secrets(value: Any, key: str = "") -> Any:
+    """A copy with every credential-looking key or value replaced by '***'."""
+    if isinstance(value, dict):
+        return {k: mask_secrets(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v, key) for v in value]
+    if isinstance(value, str) and value and (SECRET_KEY.search(key) and not _harmless(key) or SECRET_VALUE.match(value)):
+        return "***"
+    return value
+
+
+def _harmless(key: str) -> bool:
+    # TRL/transformers fields whose names contain "token"/"key" but hold no credential.
+    return bool(re.search(r"tokens|_token_id|token_type|tokenizer|pad_token|eos_token|bos_token|key_|_keys|sort_key", key, re.I))
+
+
+# --- the recipe -------------------------------------------------------------------------------
+
+
+@dataclass
+class Recipe:
+    path: str
+    raw: dict  # the resolved YAML, overrides applied
+    model: ModelSection
+    data: DataSection
+    task: str
+    method: str
+    training: dict
+    lora: dict | None
+    rewards: RewardsSection
+    pairs: PairsSection
+    eval_hook: EvalHookSection
+    sft_targets: str | None
+    output_dir: str
+    seed: int
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.model.name_or_path.startswith(TINY_PREFIX)
+
+    def training_config(self, **changes: Any):
+        """The TRL config object (SFTConfig, DPOConfig, ...) for this recipe."""
+        cls = trl_config_class(self.method)
+        values = {**self.training, **changes}
+        try:
+            return cls(**values)
+        except (ValueError, TypeError) as err:
+            raise RecipeError(self.path, "training", f"{cls.__name__}: {err}") from None
+
+    def lora_config(self):
+        """A peft LoraConfig, or None when the recipe trains all weights."""
+        if not self.lora:
+            return None
+        from peft import LoraConfig
+
+        task_type = "SEQ_CLS" if self.method == "reward" else "CAUSAL_LM"
+        try:
+            return LoraConfig(**{"task_type": task_type, **self.lora})
+        except (ValueError, TypeError) as err:
+            raise RecipeError(self.path, "lora", f"LoraConfig: {err}") from None
+
+    def saved_copy(self) -> dict:
+        """The resolved recipe as written next to the weights, credentials masked."""
+        return mask_secrets(copy.deepcopy(self.raw))
+
+
+def find_path(value: str, recipe_path: Any) -> Path:
+    """A data path as given; a relative one that is not found from the current folder is looked up
+    from the recipe's folder and its parents (so `recipes/cpu/x.yaml` can name `data/...`)."""
+    candidate = Path(value)
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    for folder in Path(recipe_path).resolve().parents:
+        if (folder / candidate).exists():
+            return folder / candidate
+    return candidate
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(path, "", "no such recipe file; check the path")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise RecipeError(path, "", f"not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(path, "", "a recipe is a YAML mapping of sections (model, data, task, method, training, ...)")
+    for assignment in overrides:
+        apply_override(raw, assignment, path)
+    secret = find_secret(raw)
+    if secret:
+        # training_args.bin and W&B configs would keep it: credentials stay in the environment.
+        raise RecipeError(path, secret, "looks like a credential; recipes hold none: set HF_TOKEN / "
+                          "WANDB_API_KEY in the environment instead")
+    return recipe_from_dict(raw, path)
+
+
+def find_secret(raw: Any, prefix: str = "") -> str | None:
+    """The dotted key of the first credential-looking value in a recipe, or None."""
+    masked = mask_secrets(raw)
+    def walk(a, b, where):
+        if isinstance(a, dict):
+            for k in a:
+                found = walk(a[k], b[k], f"{where}{k}" if not where else f"{where}.{k}")
+                if found:
+                    return found
+        elif isinstance(a, list):
+            for x, y in zip(a, b, strict=True):
+                found = walk(x, y, where)
+                if found:
+                    return found
+        elif a != b:
+            return where
+        return None
+    return walk(raw, masked, prefix)
+
+
+def _section(raw: dict, name: str, path: Any):
+    cls = SECTIONS[name]
+    values = raw.get(name) or {}
+    if name == "model" and isinstance(values, str):
+        values = {"name_or_path": values}
+    if not isinstance(values, dict):
+        raise RecipeError(path, name, f"expected a mapping of {cls.__name__} fields, got {type(values).__name__}")
+    check_fields(cls, values, path, f"{name}.")
+    return cls(**values)
+
+
+def recipe_from_dict(raw: dict, path: Any = "<recipe>") -> Recipe:
+    """Check every section; raise RecipeError naming the file and the key at the first problem."""
+    for key in raw:
+        if key not in TOP_LEVEL:
+            close = difflib.get_close_matches(str(key), sorted(TOP_LEVEL), n=1)
+            hint = f"; did you mean {close[0]}?" if close else f"; the sections are {', '.join(sorted(TOP_LEVEL))}"
+            raise RecipeError(path, str(key), f"unknown recipe section{hint}")
+    method, task = raw.get("method"), raw.get("task")
+    if method not in METHODS:
+        raise RecipeError(path, "method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if task not in TASKS:
+        raise RecipeError(path, "task", f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    sections = {name: _section(raw, name, path) for name in SECTIONS}
+    if not sections["model"].name_or_path:
+        raise RecipeError(path, "model.name_or_path", "missing: a hub id, a folder, or tiny:llama")
+    if not sections["data"].path:
+        raise RecipeError(path, "data.path", "missing: a debates or rewrite-items JSONL, or a Dataset folder")
+    data_path = find_path(sections["data"].path, path)
+    if not data_path.exists():
+        raise RecipeError(path, "data.path", f"{data_path}: no such file or folder")
+    sections["data"].path = str(data_path)
+    if sections["pairs"].candidates:
+        sections["pairs"].candidates = str(find_path(sections["pairs"].candidates, path))
+
+    training = dict(raw.get("training") or {})
+    if not isinstance(raw.get("training") or {}, dict):
+        raise RecipeError(path, "training", "expected a mapping of TRL config fields")
+    if "trust_remote_code" in training:
+        raise RecipeError(path, "training.trust_remote_code", "set model.trust_remote_code instead (one switch for model, tokenizer and reference)")
+    for key in SHARED_WITH_TRAINING:
+        if key in raw and key in training:
+            raise RecipeError(path, f"training.{key}", f"also given at the top level; set {key} once")
+        if key in raw:
+            training[key] = raw[key]
+    if not training.get("output_dir"):
+        raise RecipeError(path, "output_dir", "missing: where checkpoints, the final model and eval_metrics.jsonl go")
+    cls = trl_config_class(method)
+    # `resume_from_checkpoint: true` means the latest checkpoint in output_dir (TRL takes a path).
+    checked = {k: v for k, v in training.items() if not (k == "resume_from_checkpoint" and isinstance(v, bool))}
+    check_fields(cls, checked, path, "training.")
+    training.update(checked)
+
+    lora = raw.get("lora")
+    if lora is not None and not isinstance(lora, dict):
+        raise RecipeError(path, "lora", "expected a mapping of peft LoraConfig fields")
+    if lora:
+        from peft import LoraConfig
+
+        check_fields(LoraConfig, lora, path, "lora.")
+
+    rewards, pairs = sections["rewards"], sections["pairs"]
+    if method in ("grpo", "rloo", "dpo", "reward"):
+        needed = "pluralism" if task == "summarize" else "fidelity"
+        wrong = "fidelity" if task == "summarize" else "pluralism"
+        if getattr(rewards, wrong):
+            raise RecipeError(path, f"rewards.{wrong}", f"{wrong}_reward does not apply to the {task} task; use rewards.{needed}")
+        if not getattr(rewards, needed) and not rewards.reward_model:
+            raise RecipeError(path, f"rewards.{needed}", f"a {method} run needs a reward: give rewards.{needed} a weight > 0 (or rewards.reward_model)")
+    if method in ("dpo", "reward"):
+        if pairs.source not in ("candidates", "on_policy", "extractive"):
+            raise RecipeError(path, "pairs.source", f"unknown pair source {pairs.source!r}; choose candidates, on_policy or extractive")
+        if pairs.source == "candidates" and not (pairs.candidates and Path(pairs.candidates).is_file()):
+            raise RecipeError(path, "pairs.candidates", f"{pairs.candidates!r}: no such candidates file")
+        if pairs.source == "extractive" and task != "summarize":
+            raise RecipeError(path, "pairs.source", "extractive candidates exist for summarize only")
+        if method == "reward" and pairs.source == "on_policy" and not pairs.sampler:
+            raise RecipeError(path, "pairs.sampler", "a reward model trained on on_policy pairs needs a causal LM to sample from")
+        if method == "reward" and pairs.iterations != 1:
+            raise RecipeError(path, "pairs.iterations", "iterations apply to on-policy dpo only")
+    sft_targets = str(find_path(raw["sft_targets"], path)) if raw.get("sft_targets") else None
+    if method == "sft" and sft_targets and not Path(sft_targets).is_file():
+        raise RecipeError(path, "sft_targets", f"{sft_targets}: no such file")
+    if sections["eval_hook"].enabled and not 0 < sections["eval_hook"].held_out < 1:
+        raise RecipeError(path, "eval_hook.held_out", "a share of the data in (0, 1); or set eval_hook.enabled=false")
+    seed = raw.get("seed", training.get("seed", 42))
+    return Recipe(
+        path=str(path), raw=raw, task=task, method=method, training=training, lora=lora or None,
+        sft_targets=sft_targets, output_dir=str(training["output_dir"]), seed=int(seed), **sections,
+    )
+
+
+def validate_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:
+    """Build every config object of a recipe without loading a model or data: what --dry-run does."""
+    recipe = load_recipe(path, overrides)
+    changes = {"use_cpu": True, "bf16": False, "fp16": False} if not _has_accelerator() else {}
+    args = recipe.training_config(**changes)
+    from pluralign.train.rewards import reward_setup
+
+    return {
+        "recipe": recipe, "training": args, "lora": recipe.lora_config(),
+        "rewards": reward_setup(recipe, load=False),
+    }
+
+
+def _has_accelerator() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -1,0 +1,176 @@
+"""Recipes: loading, overrides, clear errors, masked secrets, and every shipped recipe validated
+(TRL config, LoraConfig, rewards, eval-hook settings) without downloading anything."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pluralign.cli import main as cli_main
+from pluralign.train.recipe import RecipeError, load_recipe, mask_secrets, validate_recipe
+from pluralign.train.rewards import reward_setup
+
+ROOT = Path(__file__).resolve().parents[1]
+# The demo's recipes name data that `make demo` writes first; these run on shipped data.
+RECIPES = sorted(p for folder in ("cpu", "llama3-8b-lora-zero3", "qwen2.5-1.5b-full-ddp")
+                 for p in (ROOT / "recipes" / folder).glob("*.yaml"))
+DEBATES = ROOT / "data" / "synthetic" / "debates.jsonl"
+
+
+def write_recipe(tmp_path, **changes):
+    raw = {
+        "model": {"name_or_path": "tiny:llama"}, "data": {"path": str(DEBATES)},
+        "task": "summarize", "method": "grpo", "training": {"max_steps": 2},
+        "rewards": {"pluralism": 1.0}, "output_dir": str(tmp_path / "out"),
+    }
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            raw.setdefault(section, {})[field] = value
+        elif value is None:
+            raw.pop(section, None)
+        else:
+            raw[section] = value
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def test_every_shipped_recipe_builds_its_configs_offline():
+    assert {"cpu", "llama3-8b-lora-zero3", "qwen2.5-1.5b-full-ddp"} <= {p.parent.name for p in RECIPES}
+    for path in RECIPES:
+        built = validate_recipe(path)
+        recipe, args = built["recipe"], built["training"]
+        assert type(args).__name__ == {"sft": "SFTConfig", "dpo": "DPOConfig", "grpo": "GRPOConfig",
+                                       "rloo": "RLOOConfig", "reward": "RewardConfig"}[recipe.method]
+        assert args.output_dir == recipe.output_dir and args.seed == recipe.seed
+        assert recipe.model.trust_remote_code is False
+        specs, _ = built["rewards"]
+        if recipe.method != "sft":
+            assert [s.name for s in specs] == ["pluralism" if recipe.task == "summarize" else "fidelity"]
+        if path.parent.name == "llama3-8b-lora-zero3":
+            assert built["lora"].r == 16 and "Llama-3.1-8B" in recipe.model.name_or_path
+        if path.parent.name == "qwen2.5-1.5b-full-ddp":
+            assert built["lora"] is None
+        if recipe.method == "grpo":
+            assert args.num_iterations >= 1 and args.epsilon == 0.2
+        assert recipe.eval_hook.every_n_steps > 0 and recipe.eval_hook.max_new_tokens > 0
+
+
+def test_cluster_recipes_cover_each_task_and_say_why_grpo():
+    for folder in ("llama3-8b-lora-zero3", "qwen2.5-1.5b-full-ddp"):
+        names = {p.stem for p in (ROOT / "recipes" / folder).glob("*.yaml")}
+        assert names == {"summarize-pluralism", "reformulate-fidelity", "translate-fidelity"}
+        assert "PPOTrainer" in (ROOT / "recipes" / folder / "summarize-pluralism.yaml").read_text()
+
+
+def test_reward_functions_build_offline_from_a_recipe():
+    recipe = load_recipe(ROOT / "recipes" / "cpu" / "rloo.yaml")
+    specs, funcs = reward_setup(recipe)
+    assert [s.weight for s in specs] == [1.0] and funcs[0].__name__ == "fidelity_reward"
+
+
+def test_dry_run_through_the_cli(capsys):
+    assert cli_main(["train", "--dry-run", str(ROOT / "recipes/llama3-8b-lora-zero3/summarize-pluralism.yaml"),
+                     "training.max_steps=7"]) == 0
+    assert "valid grpo recipe for summarize" in capsys.readouterr().out
+
+
+def test_overrides_set_nested_keys_with_yaml_types(tmp_path):
+    recipe = load_recipe(write_recipe(tmp_path), ["training.learning_rate=3e-4", "training.max_steps=5",
+                                                  "eval_hook.enabled=false", "lora.r=4", "seed=7"])
+    args = recipe.training_config(use_cpu=True, bf16=False)
+    assert args.learning_rate == 3e-4 and args.max_steps == 5 and args.seed == 7
+    assert recipe.eval_hook.enabled is False and recipe.lora_config().r == 4
+
+
+@pytest.mark.parametrize("changes, overrides, message", [
+    ({}, ["training.learnin_rate=1e-5"], "recipe.yaml: training.learnin_rate: unknown key for GRPOConfig; did you mean learning_rate?"),
+    ({}, ["training.max_steps=many"], "training.max_steps: expected int, got str 'many'"),
+    ({}, ["training.bf16=3"], "training.bf16: expected"),
+    ({}, ["method=ppo"], "method: unknown method 'ppo'"),
+    ({}, ["task=translation"], "task: unknown task 'translation'"),
+    ({}, ["eval_hok.every_n_steps=3"], "eval_hok: unknown recipe section; did you mean eval_hook?"),
+    ({}, ["eval_hook.every_n_step=3"], "eval_hook.every_n_step: unknown key for EvalHookSection; did you mean every_n_steps?"),
+    ({}, ["lora.rank=8"], "lora.rank: unknown key for LoraConfig"),
+    ({}, ["data.path=missing.jsonl"], "data.path: missing.jsonl: no such file or folder"),
+    ({}, ["rewards.pluralism=0"], "rewards.pluralism: a grpo run needs a reward"),
+    ({}, ["rewards.fidelity=1"], "rewards.fidelity: fidelity_reward does not apply to the summarize task"),
+    ({}, ["training.output_dir=x"], "training.output_dir: also given at the top level"),
+    ({}, ["training.trust_remote_code=true"], "set model.trust_remote_code instead"),
+    ({"method": "dpo"}, ["pairs.source=candidates"], "pairs.candidates: None: no such candidates file"),
+    ({}, ["training"], "an override is key=value"),
+])
+def test_recipe_errors_name_the_file_and_the_key(tmp_path, changes, overrides, message):
+    path = write_recipe(tmp_path, **changes)
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path, overrides)
+    assert str(err.value).startswith(str(path)) and message.split(": ", 1)[-1] in str(err.value)
+    assert message.replace("recipe.yaml: ", "") in str(err.value)
+
+
+def test_missing_recipe_file_and_cli_exit_code(tmp_path, capsys):
+    with pytest.raises(RecipeError, match="no such recipe file"):
+        load_recipe(tmp_path / "nope.yaml")
+    path = write_recipe(tmp_path)
+    assert cli_main(["train", str(path), "training.learnin_rate=1e-5"]) == 2
+    assert "did you mean learning_rate?" in capsys.readouterr().err
+
+
+def test_yaml_is_read_safely(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("method: !!python/object/apply:os.system ['echo hacked']\n", encoding="utf-8")
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_recipe(path)
+
+
+def test_credentials_are_refused_and_masked(tmp_path, capsys):
+    path = write_recipe(tmp_path)
+    with pytest.raises(RecipeError, match=r"training.hub_token: looks like a credential; .* HF_TOKEN"):
+        load_recipe(path, ["training.hub_token=hf_abcdefghijklmnop"])
+    assert cli_main(["train", str(path), "rewards.pluralism_options.note=hf_abcdefghijklmnop"]) == 2
+    captured = capsys.readouterr()
+    assert "hf_abcdefghijklmnop" not in captured.out + captured.err
+    recipe = load_recipe(path, ["training.max_completion_length=16"])
+    assert "max_completion_length: 16" in yaml.safe_dump(recipe.saved_copy())  # a token count is no secret
+    assert mask_secrets({"wandb_api_key": "abc", "note": "hf_ABCDEFGHIJKLMNOPQ", "pad_token": "[PAD]"}) == {
+        "wandb_api_key": "***", "note": "***", "pad_token": "[PAD]"}
+
+
+def test_launch_configs_load_in_accelerate_and_name_their_deepspeed_json():
+    import json
+
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    expected = {"cpu": "NO", "single_gpu": "NO", "multi_gpu": "MULTI_GPU", "zero2": "DEEPSPEED",
+                "zero3": "DEEPSPEED", "fsdp": "FSDP"}
+    for name, kind in expected.items():
+        config = load_config_from_file(str(ROOT / "configs" / "accelerate" / f"{name}.yaml"))
+        assert config.distributed_type == kind, name
+        if kind == "DEEPSPEED":
+            ds = json.loads((ROOT / config.deepspeed_config["deepspeed_config_file"]).read_text())
+            assert ds["zero_optimization"]["stage"] == int(name[-1]) and ds["train_batch_size"] == "auto"
+    assert load_config_from_file(str(ROOT / "configs/accelerate/cpu.yaml")).use_cpu is True
+
+
+def test_data_may_be_a_saved_dataset_folder(tmp_path):
+    from pluralign.data.jsonl import (
+        debates_to_dataset,
+        items_to_dataset,
+        read_debates,
+        read_rewrite_items,
+    )
+    from pluralign.train.data import build_prompts, split_prompts
+
+    debates_to_dataset(read_debates(DEBATES)).save_to_disk(str(tmp_path / "debates"))
+    recipe = load_recipe(write_recipe(tmp_path), [f"data.path={tmp_path / 'debates'}", "data.max_comments=5"])
+    prompts = build_prompts(recipe)
+    assert len(prompts) == 6 and {"prompt", "debate", "debate_id"} <= set(prompts.column_names)
+    train, held_out = split_prompts(recipe, prompts)
+    assert len(train) + len(held_out) == 6 and not set(train["debate_id"]) & set(held_out["debate_id"])
+
+    items_to_dataset(read_rewrite_items(ROOT / "data/synthetic/translate.jsonl")).save_to_disk(str(tmp_path / "items"))
+    recipe = load_recipe(write_recipe(tmp_path), [f"data.path={tmp_path / 'items'}", "task=translate",
+                                                  "rewards.pluralism=0", "rewards.fidelity=1"])
+    prompts = build_prompts(recipe)
+    assert len(prompts) == 48 and set(prompts["task"]) == {"translate"}

@@ -1,0 +1,155 @@
+"""Each method end to end through `pluralign train` on a tiny random model (a few steps), W&B
+offline output, on-policy DPO pairs ordered by the scorer, a distilled reward model used in place
+of the scorer, and a run interrupted after a checkpoint then resumed."""
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import yaml
+from transformers import TrainerCallback
+
+from pluralign.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parents[1]
+CPU = ROOT / "recipes" / "cpu"
+RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
+SMALL = ["eval_hook.n_samples=2", "eval_hook.max_new_tokens=8", "data.max_comments=6"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    # Tiny models gain nothing from threads; on 2 shared cores they lose to oversubscription.
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def train(recipe: str, out: Path, *overrides: str) -> Path:
+    assert cli_main(["train", str(CPU / recipe), f"output_dir={out}", *SMALL, *overrides]) == 0
+    return out
+
+
+def eval_lines(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "eval_metrics.jsonl").read_text().splitlines()]
+
+
+def test_sft_saves_safetensors_eval_log_and_the_recipe(tmp_path):
+    out = train("sft.yaml", tmp_path / "sft", "training.max_steps=2")
+    assert (out / "model.safetensors").exists() and not list(out.glob("pytorch_model*"))
+    lines = eval_lines(out)
+    assert [(r["step"], r["when"]) for r in lines] == [(0, "begin"), (2, "step")]
+    assert "scorer:pluralism" in lines[0]["signature"]["pluralism"]
+    assert {"pluralism", "pluralism/min_group_coverage", "pluralism/deficit_mass"} <= set(lines[0]["metrics"])
+    saved = yaml.safe_load((out / "recipe.yaml").read_text())
+    assert saved["method"] == "sft" and saved["training"]["max_steps"] == 2 and saved["output_dir"] == str(out)
+
+
+def test_grpo_logs_rewards_and_eval_metrics_to_wandb_offline(tmp_path, monkeypatch):
+    from pluralign.train.wandb_files import logged_history, run_file, summary
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    out = train("grpo.yaml", tmp_path / "grpo", "training.max_steps=2", "report_to=wandb")
+    path = run_file(out / "wandb")
+    history = logged_history(path)
+    keys = {k for row in history for k in row}
+    assert {"train/rewards/pluralism_reward/mean", "train/reward", "eval_hook/pluralism",
+            "eval_hook/pluralism/min_group_coverage", "eval_hook/samples/_type"} <= keys
+    assert [row["train/global_step"] for row in history if "eval_hook/pluralism" in row] == [0, 2]
+    tables = [row for row in history if "eval_hook/samples/_type" in row]
+    assert [(t["eval_hook/samples/_type"], t["eval_hook/samples/nrows"]) for t in tables] == [("table-file", 1)] * 2
+    assert summary(path)["eval_hook/pluralism_signature"].startswith("pluralign:")
+    assert len(eval_lines(out)) == 2
+
+
+def test_dpo_on_policy_pairs_are_ordered_by_the_scorer(tmp_path):
+    from pluralign.rewards.fidelity import FidelityScorer
+
+    out = train("dpo.yaml", tmp_path / "dpo", "task=reformulate", "rewards.pluralism=0", "rewards.fidelity=1",
+                f"data.path={ROOT / 'data/synthetic/reformulate.jsonl'}", "data.limit=4", "eval_hook.held_out=0.05",
+                "pairs.source=on_policy", "pairs.k=3", "pairs.min_margin=0", "pairs.iterations=2",
+                "pairs.max_new_tokens=12", "training.max_steps=1")
+    pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
+    assert {p["iteration"] for p in pairs} == {0, 1}
+    items = {json.loads(line)["source"]: json.loads(line) for line in (ROOT / "data/synthetic/reformulate.jsonl").open()}
+    scorer = FidelityScorer()
+    for pair in pairs:
+        source = next(s for s in items if s in pair["prompt"][0]["content"])
+        chosen, rejected = pair["chosen"][0]["content"], pair["rejected"][0]["content"]
+        assert chosen != rejected and pair["chosen_score"] >= pair["rejected_score"]
+        scores = [r["fidelity"] for r in scorer.score(items[source], [chosen, rejected])]
+        assert scores == pytest.approx([pair["chosen_score"], pair["rejected_score"]], abs=1e-6)
+    assert (out / "iteration-1").is_dir() and (out / "model.safetensors").exists()
+    assert {r["iteration"] for r in eval_lines(out)} == {0, 1}
+
+
+def test_rloo_with_the_fidelity_reward(tmp_path):
+    out = train("rloo.yaml", tmp_path / "rloo", "training.max_steps=2")
+    lines = eval_lines(out)
+    assert [r["step"] for r in lines] == [0, 2] and "scorer:fidelity" in lines[-1]["signature"]["fidelity"]
+    assert {"fidelity", "fidelity/flip", "fidelity/meaning"} <= set(lines[-1]["metrics"])
+
+
+def test_distilled_reward_model_replaces_the_scorer_in_grpo(tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    rm = train("reward.yaml", tmp_path / "rm", "training.max_steps=2")
+    pairs = [json.loads(line) for line in (rm / "pairs.jsonl").read_text().splitlines()]
+    assert pairs and all(p["chosen_score"] - p["rejected_score"] >= 0.01 for p in pairs)
+    model = AutoModelForSequenceClassification.from_pretrained(rm)
+    assert model.config.num_labels == 1
+    out = train("grpo.yaml", tmp_path / "grpo-rm", "training.max_steps=1", "rewards.pluralism=0",
+                f"rewards.reward_model={rm}", "eval_hook.enabled=false")
+    assert (out / "model.safetensors").exists()
+
+
+class SigtermAt(TrainerCallback):
+    """Sends this process SIGTERM at a step, as a scheduler pre-empting the job would."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if state.global_step + 1 == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_interrupted_run_saves_then_resumes_from_that_step(tmp_path):
+    from pluralign.train.recipe import load_recipe
+    from pluralign.train.run import train as run_train
+
+    out = tmp_path / "resume"
+    overrides = [f"output_dir={out}", *SMALL, "training.max_steps=4", "training.save_strategy=steps",
+                 "training.save_steps=2", "eval_hook.every_n_steps=2"]
+    first = run_train(load_recipe(CPU / "sft.yaml", overrides), callbacks=[SigtermAt(3)])
+    assert first["global_step"] == 3  # stopped after the step during which the signal came
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
+    assert [r["step"] for r in eval_lines(out)] == [0, 2, 3]
+
+    assert cli_main(["train", str(CPU / "sft.yaml"), *overrides, "training.resume_from_checkpoint=true"]) == 0
+    state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
+    assert state["global_step"] == 4
+    assert [h["step"] for h in state["log_history"] if "loss" in h] == [1, 2, 3, 4]  # step 4 was the only new one
+    assert [r["step"] for r in eval_lines(out)] == [0, 2, 3, 3, 4]  # appended, not overwritten
+
+
+def test_gpu_benchmark_cpu_tiny_variant_runs_dpo_and_grpo(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_gpu", ROOT / "benchmarks" / "bench_gpu.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = RESULTS_MD.read_text() if RESULTS_MD.exists() else None
+    assert bench.main(["--cpu-tiny", "--json", str(tmp_path / "figures.json")]) == 0
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert [r["method"] for r in figures["runs"]] == ["dpo", "grpo"]
+    assert all(r["steps"] == 1 and r["tokens"] > 0 and r["tokens_per_s"] > 0 for r in figures["runs"])
+    assert (RESULTS_MD.read_text() if RESULTS_MD.exists() else None) == results  # the CPU variant writes nothing
