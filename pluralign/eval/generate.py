@@ -1,10 +1,9 @@
-"""Batched generation with transformers for `pluralign eval --model`.
+"""The model that `pluralign eval --model` generates with, and its settings.
 
 The model is a local path or a Hub id (HF_HUB_OFFLINE is honoured by huggingface_hub, so an
 offline machine loads from its cache or a folder). Prompts go through the tokenizer's chat
-template when it has one, and are left-padded so that every row's new tokens start at the same
-position. Greedy decoding unless sampling is asked for (or several samples per prompt); sampling
-is seeded.
+template when it has one; the batched loop is `pluralign.generation.generate_texts`. Greedy
+decoding unless sampling is asked for (or several samples per prompt); sampling is seeded.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from tqdm.auto import tqdm
 
 
 @dataclass
@@ -56,19 +53,11 @@ class Generator:
             raise FileNotFoundError(f"--model {self.model_name}: no such folder; give a model folder or a Hub id")
         self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
-        self.tokenizer.padding_side = "left"
-        self.tokenizer.truncation_side = "left"  # keep the instruction, which prompts end with
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(self.model_name, dtype=dtype).to(self.device)
         self.model.eval()
-
-    def _render(self, prompt: str) -> str:
-        if self.tokenizer.chat_template:
-            return self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
-        return prompt
 
     def _max_prompt_tokens(self) -> int:
         limit = getattr(self.model.config, "max_position_embeddings", None) or self.tokenizer.model_max_length
@@ -76,36 +65,28 @@ class Generator:
 
     def generate(self, prompts: list[str], desc: str = "generating", samples: int | None = None) -> list[list[str]]:
         """`samples` outputs for each prompt (default: the settings'), in order."""
-        import torch
         from transformers import set_seed
+
+        from pluralign.generation import count_truncated, generate_texts
 
         set_seed(self.settings.seed)
         s = self.settings
         k = samples or s.samples
         templated = bool(self.tokenizer.chat_template)
-        outputs: list[list[str]] = []
-        truncated = 0
-        for start in tqdm(range(0, len(prompts), s.batch_size), desc=desc, unit="batch"):
-            texts = [self._render(p) for p in prompts[start:start + s.batch_size]]
-            full = self.tokenizer(texts, add_special_tokens=not templated)["input_ids"]
-            limit = self._max_prompt_tokens()
-            truncated += sum(len(ids) > limit for ids in full)
-            batch = self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True,
-                                   max_length=limit, add_special_tokens=not templated).to(self.device)
-            kwargs = dict(max_new_tokens=s.max_new_tokens, do_sample=s.do_sample, num_return_sequences=k,
-                          pad_token_id=self.tokenizer.pad_token_id)
-            if s.do_sample:
-                kwargs.update(temperature=s.temperature, top_p=s.top_p)
-            with torch.no_grad():
-                generated = self.model.generate(**batch, **kwargs)
-            new_tokens = generated[:, batch["input_ids"].shape[1]:]
-            decoded = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-            outputs += [[d.strip() for d in decoded[i:i + k]] for i in range(0, len(decoded), k)]
+        # The template's text starts with its own special tokens; a plain prompt gets the tokenizer's.
+        chats = [[{"role": "user", "content": p}] for p in prompts] if templated else prompts
+        limit = self._max_prompt_tokens()
+        truncated = count_truncated(self.tokenizer, chats, limit, add_special_tokens=not templated)
+        # Unlike training, the model's generation config keeps its say (top_k) beside --temperature and --top-p.
+        sampling = {"do_sample": True, "temperature": s.temperature, "top_p": s.top_p} if s.do_sample else {"do_sample": False}
+        texts = generate_texts(self.model, self.tokenizer, chats, s.max_new_tokens, batch_size=s.batch_size,
+                               num_return_sequences=k, max_prompt_length=limit, sampling=sampling,
+                               add_special_tokens=not templated, desc=desc)
         self.truncated_prompts += truncated
         if truncated:
-            warnings.warn(f"{desc}: {truncated} prompt(s) longer than {self._max_prompt_tokens()} tokens "
+            warnings.warn(f"{desc}: {truncated} prompt(s) longer than {limit} tokens "
                           "were cut from the left; the report counts them", stacklevel=2)
-        return outputs
+        return [texts[i:i + k] for i in range(0, len(texts), k)]
 
     def describe(self) -> dict:
         return {"model": self.model_name, "device": self.device, "chat_template": bool(self.tokenizer.chat_template),
