@@ -10,8 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 # A minimal chat template: TRL and `pluralign eval` apply the tokenizer's template when it has one.
+# Assistant turns end with the eos token: without it, a model fine-tuned on conversations never
+# learns to stop (TRL adds eos itself only to non-conversational data).
 CHAT_TEMPLATE = (
-    "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}"
+    "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}"
+    "{% if message['role'] == 'assistant' %}{{ eos_token }}{% endif %}\n{% endfor %}"
     "{% if add_generation_prompt %}assistant:{% endif %}"
 )
 NLI_LABELS = {0: "entailment", 1: "neutral", 2: "contradiction"}
