@@ -146,10 +146,9 @@ def test_shipped_files_are_valid(path, capsys):
     assert run(capsys, "data", "validate", DATA / path)[0] == 0
 
 
-def test_demo_prints_the_shipped_data_statistics(capsys):
-    from pluralign.demo import main as demo
-
-    assert demo() == 0
+def test_stats_of_the_shipped_data(capsys):
+    for name in ("polis/scoop-hivemind-ubi.jsonl", "synthetic/debates.jsonl", "synthetic/reformulate.jsonl"):
+        assert main(["data", "stats", str(DATA / name)]) == 0
     out = capsys.readouterr().out
     assert "scoop-hivemind-ubi  en          40   4006           212  0:70 1:91 2:42 3:9  given" in out
     assert "6 debate(s), 138 comments" in out and "48 rewrite item(s)" in out
