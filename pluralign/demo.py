@@ -14,7 +14,8 @@
 Every step is printed as the command it runs, so it can be copied; the commands run in this
 process (`pluralign.cli.main`). Outputs go to runs/demo/; a small copy (tables, reports, plot,
 model card, console log; no weights) goes to docs/demo/. `--quick` runs every step with a few
-training steps and few debates, to check the wiring (tests/test_demo.py).
+training steps and few debates, to check the wiring (about 4 minutes; tests/test_demo.py
+tests the pieces).
 """
 
 from __future__ import annotations
