@@ -20,42 +20,36 @@ from pluralign.eval.report import SCORE_KEY, run_lines, suite_tables  # noqa: E4
 PLOTS = "plots"
 
 
-def plot_group_coverage(points: list[dict], path: Path) -> None:
-    """Each (debate, group) as a point: its share of participants against its coverage."""
+def _plot_by_group(points: list[dict], y: str, ylabel: str, title: str, path: Path, diagonal: bool = False) -> None:
+    """Each (debate, group) as a point, coloured by group: its share of participants against `y`."""
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=100)
-    groups = sorted({p["group"] for p in points})
-    for group in groups:
+    if diagonal:
+        ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle="--", label="proportional")
+    for group in sorted({p["group"] for p in points}):
         mine = [p for p in points if p["group"] == group]
-        ax.scatter([p["share"] for p in mine], [p["coverage"] for p in mine], label=f"group {group}", alpha=0.8)
+        ax.scatter([p["share"] for p in mine], [p[y] for p in mine], label=f"group {group}", alpha=0.8)
     ax.set_xlabel("group's share of participants")
-    ax.set_ylabel("group coverage")
+    ax.set_ylabel(ylabel)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.05)
-    ax.set_title("Group coverage against group size")
-    if groups:
+    ax.set_title(title)
+    if points or diagonal:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
+def plot_group_coverage(points: list[dict], path: Path) -> None:
+    """Each (debate, group) as a point: its share of participants against its coverage."""
+    _plot_by_group(points, "coverage", "group coverage", "Group coverage against group size", path)
+
+
 def plot_proportionality(points: list[dict], path: Path) -> None:
     """Each (debate, group): its share of the summary against its share of participants. On the
     diagonal the summary is proportional; below it the group is under-represented."""
-    fig, ax = plt.subplots(figsize=(5.5, 4), dpi=100)
-    ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle="--", label="proportional")
-    for group in sorted({p["group"] for p in points}):
-        mine = [p for p in points if p["group"] == group]
-        ax.scatter([p["share"] for p in mine], [p["summary_share"] for p in mine], label=f"group {group}", alpha=0.8)
-    ax.set_xlabel("group's share of participants")
-    ax.set_ylabel("group's share of the summary")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Representation against group size")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _plot_by_group(points, "summary_share", "group's share of the summary", "Representation against group size",
+                   path, diagonal=True)
 
 
 def plot_breakdown(table: dict[str, dict], metric: str, title: str, path: Path) -> None:
