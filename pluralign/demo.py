@@ -129,8 +129,8 @@ def mentions_minority(debate: dict, text: str) -> bool:
 
 # --- the tiny language model ----------------------------------------------------------------
 
-# Like pluralign.tiny's template, but every assistant turn ends with the eos token, so that SFT
-# teaches the model to stop (the generation prompt ends where the assistant's content starts).
+# Every assistant turn ends with the eos token, so that SFT teaches the model to stop (the
+# generation prompt ends where the assistant's content starts).
 CHAT_TEMPLATE = (
     "{% for message in messages %}{% if message['role'] == 'assistant' %}"
     "assistant: {{ message['content'] }}{{ eos_token }}"
@@ -145,9 +145,10 @@ def build_tiny_lm(texts: list[str], out_dir: Path, vocab_size: int = 2000, hidde
     with its tokenizer. pluralign.tiny reuses BERT's 30,522 WordPiece tokens, and on a CPU the
     output layer over them costs about 90% of every step; 2,000 tokens learned from the demo's
     debates make SFT and GRPO fit the time budget, and byte-level BPE still encodes any text."""
-    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
+
+    from pluralign.tiny import build_tiny_causal_lm
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -158,18 +159,7 @@ def build_tiny_lm(texts: list[str], out_dir: Path, vocab_size: int = 2000, hidde
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<eos>", pad_token="<pad>",
                                         model_max_length=1024, model_input_names=["input_ids", "attention_mask"])
     tokenizer.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
-        num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=1024,
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=True,
-    )
-    model = LlamaForCausalLM(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
+    build_tiny_causal_lm(out_dir, hidden_size=hidden_size, num_layers=num_layers, seed=seed, tokenizer=tokenizer)
     return out_dir
 
 

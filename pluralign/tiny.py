@@ -43,22 +43,26 @@ def tiny_tokenizer():
     return tokenizer
 
 
-def build_tiny_causal_lm(out_dir: str | Path, hidden_size: int = 64, num_layers: int = 2, seed: int = 0) -> str:
-    """A Llama-shaped causal LM with random weights, saved with its tokenizer; returns the path."""
+def build_tiny_causal_lm(out_dir: str | Path, hidden_size: int = 64, num_layers: int = 2, seed: int = 0,
+                         tokenizer=None) -> str:
+    """A Llama-shaped causal LM with random weights, saved with its tokenizer; returns the path.
+
+    The tokenizer defaults to `tiny_tokenizer()`; it must have eos and pad tokens, and its
+    `model_max_length` sets the positions."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    tokenizer = tiny_tokenizer()
+    tokenizer = tokenizer or tiny_tokenizer()
     torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
         num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=4,
-        max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, tie_word_embeddings=True,
+        max_position_embeddings=tokenizer.model_max_length, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True,
     )
     model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.eos_token_id = tokenizer.sep_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
     out_dir = Path(out_dir)
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
