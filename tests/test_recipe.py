@@ -174,3 +174,30 @@ def test_data_may_be_a_saved_dataset_folder(tmp_path):
                                                   "rewards.pluralism=0", "rewards.fidelity=1"])
     prompts = build_prompts(recipe)
     assert len(prompts) == 48 and set(prompts["task"]) == {"translate"}
+
+
+def test_a_tiny_model_build_killed_midway_is_not_reused(tmp_path, monkeypatch):
+    # A rank killed while writing left config.json beside an empty tokenizer.json; the next run
+    # took the folder as built and failed to parse the tokenizer (seen in CI).
+    import pluralign.tiny
+    from pluralign.train.run import load_tokenizer, resolve_model_path
+
+    recipe = load_recipe(write_recipe(tmp_path))
+    real_build = pluralign.tiny.build_tiny_causal_lm
+
+    def killed_after_the_config(out_dir, **kwargs):
+        Path(out_dir).mkdir(parents=True)
+        (Path(out_dir) / "config.json").write_text("{}")
+        (Path(out_dir) / "tokenizer.json").write_text("")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pluralign.tiny, "build_tiny_causal_lm", killed_after_the_config)
+    with pytest.raises(KeyboardInterrupt):
+        resolve_model_path(recipe)
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith("base-model")]
+
+    monkeypatch.setattr(pluralign.tiny, "build_tiny_causal_lm", real_build)
+    path = resolve_model_path(recipe)
+    assert path == str(tmp_path / "out" / "base-model")
+    assert load_tokenizer(recipe, path).eos_token == "[SEP]"
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith("base-model")] == ["base-model"]

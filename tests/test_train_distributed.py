@@ -3,6 +3,7 @@ on-policy DPO train, and the eval hook writes one line per evaluation, with both
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,15 +26,22 @@ def free_port() -> int:
 
 def torchrun(recipe: str, out: Path, *overrides: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
-    for _attempt in range(2):  # a port taken between free_port() and torchrun's bind: once more
+    for _attempt in range(2):  # a port taken between free_port() and a bind: once more, from scratch
+        shutil.rmtree(out, ignore_errors=True)
         command = [str(TORCHRUN), "--nproc_per_node", "2", "--master_port", str(free_port()), "-m",
                    "pluralign.train", str(CPU / recipe), f"output_dir={out}", "eval_hook.n_samples=2",
                    "eval_hook.held_out=0.34", "eval_hook.max_new_tokens=8", "data.max_comments=6", *overrides]
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
         if done.returncode == 0 or "address already in use" not in (done.stdout + done.stderr).lower():
             break
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 0, first_traceback(done.stderr) + done.stdout[-2000:] + done.stderr[-3000:]
     return done
+
+
+def first_traceback(stderr: str) -> str:
+    """The head of the first worker traceback, which the tail of torchrun's output cuts off."""
+    start = stderr.find("Traceback")
+    return "" if start < 0 else stderr[start:start + 4000] + "\n[...]\n"
 
 
 def eval_lines(out: Path) -> list[dict]:
@@ -47,6 +55,9 @@ def test_grpo_on_two_processes_logs_each_evaluation_once(tmp_path):
     assert [(r["step"], r["n"]) for r in lines] == [(0, 2), (2, 2)]  # once each, both ranks' samples
     assert len({s["id"] for s in lines[0]["samples"]}) == 2
     assert done.stdout.count("'train_runtime'") == 1  # the trainer logs on the main process only
+    # One rank builds the tiny model while the other waits (CI once saw both write it at once).
+    assert done.stdout.count("built a random-initialised tiny model") == 1
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("base-model")) == ["base-model"]
     assert (out / "model.safetensors").exists()
 
 

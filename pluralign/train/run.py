@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,10 +67,21 @@ def resolve_model_path(recipe: Recipe) -> str:
     if kind != "llama":
         raise RecipeError(recipe.path, "model.name_or_path", f"unknown tiny model {kind!r}; use tiny:llama")
     path = Path(recipe.output_dir) / "base-model"
+    # Needs the distributed state that the TRL config sets up: before it, accelerate's PartialState
+    # under `torchrun` on CPUs calls every rank the main one, and all of them would build at once.
     with PartialState().main_process_first():
-        if not (path / "config.json").exists():
-            build_tiny_causal_lm(path, hidden_size=recipe.model.tiny_hidden_size,
-                                 num_layers=recipe.model.tiny_num_layers, seed=recipe.seed)
+        if not path.is_dir():
+            # Built aside and renamed into place: a run killed mid-write must not leave a
+            # half-written model that the next run (or a resume) takes as complete.
+            partial = path.with_name(f"{path.name}.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            try:
+                build_tiny_causal_lm(partial, hidden_size=recipe.model.tiny_hidden_size,
+                                     num_layers=recipe.model.tiny_num_layers, seed=recipe.seed)
+                partial.rename(path)
+            finally:
+                shutil.rmtree(partial, ignore_errors=True)
+            print(f"{recipe.path}: built a random-initialised tiny model in {path}", flush=True)
     return str(path)
 
 
@@ -138,19 +150,18 @@ def _train(recipe: Recipe, output_dir: Path, callbacks) -> dict:
     from pluralign.train.callbacks import SaveOnInterrupt
     from pluralign.train.methods import TRAINERS
 
-    state = PartialState()
-
-    model_path = resolve_model_path(recipe)
-    tokenizer = load_tokenizer(recipe, model_path)
-    prompts = data.build_prompts(recipe)
-    train_rows, held_out = data.split_prompts(recipe, prompts)
-
     resume = recipe.training.get("resume_from_checkpoint")
     if resume is True:
         resume = get_last_checkpoint(str(output_dir))  # None (a fresh start) when there is none yet
     resume = resume or None
     args = recipe.training_config(model_init_kwargs=model_init_kwargs(recipe), resume_from_checkpoint=resume,
                                   trust_remote_code=recipe.model.trust_remote_code, **device_changes(recipe))
+    state = PartialState()  # after the TRL config, which sets up the distributed state
+
+    model_path = resolve_model_path(recipe)
+    tokenizer = load_tokenizer(recipe, model_path)
+    prompts = data.build_prompts(recipe)
+    train_rows, held_out = data.split_prompts(recipe, prompts)
     hook = eval_hook(recipe, held_out, tokenizer)
     callbacks = [SaveOnInterrupt(), *([hook] if hook else []), *callbacks]
 
