@@ -177,8 +177,8 @@ def test_data_may_be_a_saved_dataset_folder(tmp_path):
 
 
 def test_a_tiny_model_build_killed_midway_is_not_reused(tmp_path, monkeypatch):
-    # A rank killed while writing left config.json beside an empty tokenizer.json; the next run
-    # took the folder as built and failed to parse the tokenizer (seen in CI).
+    # A build stopped after config.json but before the tokenizer: the old check (config.json
+    # exists) took such a folder as built, and loading its tokenizer then failed.
     import pluralign.tiny
     from pluralign.train.run import load_tokenizer, resolve_model_path
 
