@@ -8,7 +8,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export WANDB_MODE ?= offline
 
-.PHONY: install test demo lint bench clean
+.PHONY: install test demo demo-docs lint bench clean
 
 $(BIN)/pluralign: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,10 +24,14 @@ test: install
 	$(BIN)/pytest -q tests
 
 demo: install
-	$(BIN)/python -m pluralign.demo
+	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
+
+# Refresh the committed example run in docs/demo/ too.
+demo-docs: install
+	$(BIN)/python scripts/demo.py --update-docs
 
 lint: install
-	$(BIN)/ruff check pluralign tests benchmarks
+	$(BIN)/ruff check pluralign tests benchmarks scripts
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

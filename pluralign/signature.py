@@ -1,4 +1,4 @@
-"""Score signatures, in the manner of sacrebleu (DESIGN §8).
+"""Score signatures, in the manner of sacrebleu (docs/design.md §8).
 
 A signature is `key:value|key:value|...` with the keys in a fixed order: the pluralign version,
 the scorer, the backend and its model, the thresholds and weights, and the group source. Two

@@ -61,7 +61,7 @@ def test_pluralism_hook_writes_one_line_per_evaluation(tmp_path, model_and_token
 
     model, tokenizer = model_and_tokenizer
     held_out = build_summarize_dataset(DEBATES[:2], max_comments=5)
-    hook = PluralismEvalCallback(held_out, "summarize", tmp_path, pluralism_scorer=PluralismScorer(),
+    hook = PluralismEvalCallback(held_out, "summarize", tmp_path, scorer=PluralismScorer(),
                                  every_n_steps=2, max_new_tokens=6)
     state = drive(hook, model, tokenizer, steps=4, every=2)
     lines = [json.loads(line) for line in (tmp_path / "eval_metrics.jsonl").read_text().splitlines()]
@@ -78,7 +78,7 @@ def test_fidelity_hook_and_non_main_processes_write_nothing(tmp_path, model_and_
     model, tokenizer = model_and_tokenizer
     items = list(rewrite_items(DEBATES[:1], "reformulate", per_debate=2))
     hook = PluralismEvalCallback(build_rewrite_dataset(items), "reformulate", tmp_path,
-                                 fidelity_scorer=FidelityScorer(), every_n_steps=0, max_new_tokens=6)
+                                 scorer=FidelityScorer(), every_n_steps=0, max_new_tokens=6)
     args, state = TrainingArguments(output_dir="unused", use_cpu=True, report_to=[]), TrainerState()
     state.is_world_process_zero = False
     assert hook.evaluate(args, state, {"model": model, "processing_class": tokenizer}, "begin") is None

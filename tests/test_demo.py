@@ -3,12 +3,22 @@ builder, the log and the verdict. (The full `make demo` takes about 15 minutes; 
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
-from pluralign import demo
+from pluralign.data import synth
 from pluralign.data.synth import SynthSpec, synth_debates
+from pluralign.tiny import build_tiny_bpe_causal_lm
+
+# The demo is a script of the repository, not part of the package.
+_spec = importlib.util.spec_from_file_location("demo", Path(__file__).resolve().parent.parent / "scripts" / "demo.py")
+demo = importlib.util.module_from_spec(_spec)
+sys.modules["demo"] = demo  # dataclasses look their module up
+_spec.loader.exec_module(demo)
 
 
 @pytest.fixture(scope="module")
@@ -17,25 +27,25 @@ def debates():
 
 
 def test_smallest_group_is_the_minority(debates):
-    assert {demo.smallest_group(d) for d in debates} == {"g2"}
+    assert {synth.smallest_group(d) for d in debates} == {"g2"}
 
 
 def test_majority_biased_targets_leave_the_minority_out_most_of_the_time(debates):
-    targets = demo.majority_biased_summaries(debates, minority_share=0.2, seed=0)
+    targets = synth.majority_biased_summaries(debates, minority_share=0.2, seed=0)
     assert [t["id"] for t in targets] == [d["id"] for d in debates]
     assert sum(t["minority"] for t in targets) == 2  # exactly round(0.2 * 10)
     for debate, target in zip(debates, targets, strict=True):
-        by_group = demo.comments_by_group(debate)
+        by_group = synth.comments_by_group(debate)
         quoted = [g for g, texts in by_group.items() if any(text in target["summary"] for text in texts)]
         majority = {"g1", "g3"}
         assert majority <= set(quoted)
         assert ("g2" in quoted) == target["minority"]
-        assert demo.mentions_minority(debate, target["summary"]) == target["minority"]
+        assert synth.mentions_minority(debate, target["summary"]) == target["minority"]
 
 
 def test_shares_zero_and_one_differ_only_by_the_minority_sentence(debates):
-    without = demo.majority_biased_summaries(debates, minority_share=0.0, seed=5)
-    with_minority = demo.majority_biased_summaries(debates, minority_share=1.0, seed=5)
+    without = synth.majority_biased_summaries(debates, minority_share=0.0, seed=5)
+    with_minority = synth.majority_biased_summaries(debates, minority_share=1.0, seed=5)
     assert not any(t["minority"] for t in without) and all(t["minority"] for t in with_minority)
     for a, b in zip(without, with_minority, strict=True):
         assert b["summary"].startswith(a["summary"] + " ")
@@ -46,17 +56,17 @@ def test_targets_need_ground_truth_groups(debates):
     for comment in stripped["comments"]:
         del comment["group"]
     with pytest.raises(ValueError, match="no ground-truth group"):
-        demo.majority_biased_summaries([stripped])
+        synth.majority_biased_summaries([stripped])
 
 
 def test_mentions_minority_ignores_case_and_tokenizer_spacing(debates):
     debate = debates[0]
-    sentence = demo.minority_sentences(debate)[0]
+    sentence = synth.minority_sentences(debate)[0]
     spaced = sentence.lower().replace(".", " .").replace(",", " ,")
-    assert demo.mentions_minority(debate, f"some words first. {spaced}")
-    majority_only = " ".join(demo.comments_by_group(debate)["g1"])
-    assert not demo.mentions_minority(debate, majority_only)
-    assert not demo.mentions_minority(debate, "")
+    assert synth.mentions_minority(debate, f"some words first. {spaced}")
+    majority_only = " ".join(synth.comments_by_group(debate)["g1"])
+    assert not synth.mentions_minority(debate, majority_only)
+    assert not synth.mentions_minority(debate, "")
 
 
 def test_tiny_lm_round_trips_text_and_learns_to_stop_from_its_template(tmp_path, debates):
@@ -65,7 +75,7 @@ def test_tiny_lm_round_trips_text_and_learns_to_stop_from_its_template(tmp_path,
     from pluralign.data.tasks import summarize_prompt
 
     texts = [summarize_prompt(d) for d in debates]
-    path = demo.build_tiny_lm(texts, tmp_path / "lm", vocab_size=400, hidden_size=32, num_layers=1)
+    path = build_tiny_bpe_causal_lm(texts, tmp_path / "lm", vocab_size=400, hidden_size=32, num_layers=1)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path)
     assert len(tokenizer) == model.config.vocab_size <= 400

@@ -1,6 +1,6 @@
 """Stress tests (pluralign.eval.stress) on constructed debates whose answers are known.
 
-The scorer here is a transparent word-overlap version of DESIGN §4 (coverage of a comment = the
+The scorer here is a transparent word-overlap version of docs/design.md §4 (coverage of a comment = the
 share of its words the summary contains; u_i = the best coverage among i's comments and the
 comments i agreed with; G_g = mean u_i over g's members), so every expected value can be worked
 out by hand. A test with the real PluralismScorer closes the file.

@@ -302,7 +302,7 @@ def test_push_refuses_offline_mode_and_says_what_to_do(lora_run, tmp_path, capfd
 
 
 def test_a_flat_report_is_read_too(tmp_path):
-    from pluralign.export import read_eval_report
+    from pluralign.eval.report import read_eval_report
 
     flat = {"suite": "my-suite", "signature": SIGNATURE,
             "metrics": {"pluralism": {"mean": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 8}, "coverage": 1.0}}

@@ -21,7 +21,7 @@ def write_recipe(tmp_path, **changes):
     raw = {
         "model": {"name_or_path": "tiny:llama"}, "data": {"path": str(DEBATES)},
         "task": "summarize", "method": "grpo", "training": {"max_steps": 2},
-        "rewards": {"pluralism": 1.0}, "output_dir": str(tmp_path / "out"),
+        "rewards": {"funcs": ["pluralism"]}, "output_dir": str(tmp_path / "out"),
     }
     for key, value in changes.items():
         section, _, field = key.partition("__")
@@ -67,7 +67,7 @@ def test_cluster_recipes_cover_each_task_and_say_why_grpo():
 def test_reward_functions_build_offline_from_a_recipe():
     recipe = load_recipe(ROOT / "recipes" / "cpu" / "rloo.yaml")
     specs, funcs = reward_setup(recipe)
-    assert [s.weight for s in specs] == [1.0] and funcs[0].__name__ == "fidelity_reward"
+    assert [s.weight for s in specs] == [1.0] and funcs[0].__name__ == "fidelity"
 
 
 def test_dry_run_through_the_cli(capsys):
@@ -94,8 +94,13 @@ def test_overrides_set_nested_keys_with_yaml_types(tmp_path):
     ({}, ["eval_hook.every_n_step=3"], "eval_hook.every_n_step: unknown key for EvalHookSection; did you mean every_n_steps?"),
     ({}, ["lora.rank=8"], "lora.rank: unknown key for LoraConfig"),
     ({}, ["data.path=missing.jsonl"], "data.path: missing.jsonl: no such file or folder"),
-    ({}, ["rewards.pluralism=0"], "rewards.pluralism: a grpo run needs a reward"),
-    ({}, ["rewards.fidelity=1"], "rewards.fidelity: fidelity_reward does not apply to the summarize task"),
+    ({}, ["rewards.funcs=[]"], "rewards.funcs: a grpo run needs a reward"),
+    ({}, ["rewards.funcs=[pluralism, fidelity]"], "rewards.funcs[1]: fidelity judges reformulate, translate outputs, not summarize"),
+    ({}, ["rewards.funcs=[pluralsim]"], "rewards.funcs[0]: unknown reward 'pluralsim'; did you mean pluralism?"),
+    ({}, ["rewards.weights=[1.0, 2.0]"], "rewards.weights: 2 weight(s) for 1 reward(s)"),
+    ({}, ["rewards.weights=[-1.0]"], "rewards.weights[0]: must be a number >= 0, got -1.0"),
+    ({}, ["rewards.funcs=[no_such_module.reward]"], "rewards.funcs[0]: reward 'no_such_module.reward': cannot import no_such_module"),
+    ({}, ["rewards.options={fidelity: {threshold: 0.5}}"], "rewards.options.fidelity: 'fidelity' is not in rewards.funcs"),
     ({}, ["training.output_dir=x"], "training.output_dir: also given at the top level"),
     ({}, ["training.trust_remote_code=true"], "set model.trust_remote_code instead"),
     ({"method": "dpo"}, ["pairs.source=candidates"], "pairs.candidates: None: no such candidates file"),

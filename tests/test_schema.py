@@ -110,8 +110,8 @@ BAD_ITEMS = {
     "missing source": (lambda i: i.pop("source"), "source: missing"),
     "empty source": (lambda i: i.update(source=""), "source: is empty"),
     "unknown task": (lambda i: i.update(task="summarise"), "task: must be one of reformulate, translate"),
-    "translation into the same language": (lambda i: i.update(target_language="fr"), "target_language: a translation needs another language"),
-    "reformulation into another language": (lambda i: i.update(task="reformulate"), "target_language: a reformulation stays in 'fr'"),
+    "translation into the same language": (lambda i: i.update(target_language="fr"), "target_language: a translate item needs another language"),
+    "reformulation into another language": (lambda i: i.update(task="reformulate"), "target_language: a reformulate item stays in 'fr'"),
     "mistyped question": (lambda i: i.update(question=["q"]), "question: must be a string, got list"),
 }
 

@@ -61,7 +61,7 @@ def test_grpo_logs_rewards_and_eval_metrics_to_wandb_offline(tmp_path, monkeypat
     path = run_file(out / "wandb")
     history = logged_history(path)
     keys = {k for row in history for k in row}
-    assert {"train/rewards/pluralism_reward/mean", "train/reward", "eval_hook/pluralism",
+    assert {"train/rewards/pluralism/mean", "train/reward", "eval_hook/pluralism",
             "eval_hook/pluralism/min_group_coverage", "eval_hook/samples/_type"} <= keys
     assert [row["train/global_step"] for row in history if "eval_hook/pluralism" in row] == [0, 2]
     tables = [row for row in history if "eval_hook/samples/_type" in row]

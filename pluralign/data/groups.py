@@ -1,4 +1,4 @@
-"""Opinion groups of a debate (DESIGN §1, §3).
+"""Opinion groups of a debate (docs/design.md §1, §3).
 
 A comment's group is its `group` if given, else `groups[author]`, else it comes from the votes
 (Polis: PCA to 2 components, k-means with k chosen by silhouette), else from clustering the
@@ -16,6 +16,8 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
+
+from pluralign.errors import UsageError
 
 
 @dataclass
@@ -84,7 +86,7 @@ def resolve_groups(debate: dict, embed: Callable[[list[str]], np.ndarray] | None
     if debate.get("votes"):
         return groups_from_votes(debate)
     if embed is None:
-        raise ValueError(
+        raise UsageError(
             f"debate {debate.get('id')!r} has neither groups nor votes; pass `embed` "
             "(texts -> embeddings) to cluster its comments"
         )
@@ -92,7 +94,7 @@ def resolve_groups(debate: dict, embed: Callable[[list[str]], np.ndarray] | None
 
 
 def groups_from_votes(debate: dict, seed: int = 0) -> Groups:
-    """Polis groups (DESIGN §3): PCA of the vote matrix, k-means with k chosen by silhouette."""
+    """Polis groups (docs/design.md §3): PCA of the vote matrix, k-means with k chosen by silhouette."""
     comment_ids = [c["id"] for c in debate["comments"]]
     column = {cid: j for j, cid in enumerate(comment_ids)}
     final = final_votes(debate)

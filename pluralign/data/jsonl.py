@@ -49,6 +49,20 @@ def _lines(path: str | Path) -> Iterator[tuple[int, Any]]:
                 yield lineno, DataError(path, lineno, "<line>", f"not JSON ({err.msg} at column {err.colno}); one JSON object per line")
 
 
+def read_json(path: str | Path, what: str = "a JSON object") -> dict:
+    """One JSON object from a file (a report, a model config); DataError naming the file otherwise."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(path, None, "<file>", f"not found; expected {what}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(path, None, "<file>", f"not readable JSON ({err}); re-save it or pass another file") from None
+    if not isinstance(data, dict):
+        raise DataError(path, None, "<file>", f"expected {what}, found {type(data).__name__}")
+    return data
+
+
 def _read_checked(path: str | Path, check: Callable[[Any], Problems], unique_ids: bool = True) -> Iterator[dict]:
     seen: dict[str, int] = {}
     for lineno, obj in read_jsonl(path):

@@ -1,4 +1,4 @@
-"""The Polis export loader: one conversation folder becomes one debate (DESIGN §1, §2).
+"""The Polis export loader: one conversation folder becomes one debate (docs/design.md §1, §2).
 
 An export folder holds `comments.csv`, `votes.csv`, `participants-votes.csv` and `summary.csv`
 (older and newer layouts differ in extra columns only, which are ignored). Conventions of the
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pluralign.data.schema import VOTE_VALUES, DataError
+from pluralign.errors import UsageError
 
 ATTRIBUTION = (
     "Data was gathered using the Polis software (compdemocracy.org/polis) and is sub-licensed "
@@ -104,9 +105,9 @@ def load_polis(folder, max_comments: int | None = None, sample: str = "random", 
     participants who wrote or voted on a kept comment.
     """
     if sample not in SAMPLES:
-        raise ValueError(f"sample must be one of {', '.join(SAMPLES)}, got {sample!r}")
+        raise UsageError(f"sample must be one of {', '.join(SAMPLES)}, got {sample!r}")
     if max_comments is not None and max_comments < 1:
-        raise ValueError(f"max_comments must be at least 1, got {max_comments}")
+        raise UsageError(f"max_comments must be at least 1, got {max_comments}")
     folder = Path(folder)
     report = PolisReport(folder=str(folder))
     summary = read_summary(folder)

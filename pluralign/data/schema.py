@@ -1,4 +1,4 @@
-"""The data contracts of DESIGN §1: a Debate and a Rewrite item, as plain dicts.
+"""The data contracts of docs/design.md §1: a Debate and a Rewrite item, as plain dicts.
 
 Records stay plain dicts (JSON in, JSON out, `datasets` rows) and are checked by the functions
 here. A check returns every problem as a `(field, message)` pair, so that `pluralign data
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pluralign.errors import PluralignError
+from pluralign.tasks import ITEM, TASKS, task_names
+
 VOTE_VALUES = (1, 0, -1)  # agree / pass / disagree
-TASKS = ("summarize", "reformulate", "translate")
-REWRITE_TASKS = ("reformulate", "translate")
 
 
-class DataError(ValueError):
+class DataError(PluralignError):
     """Bad input, located: `FILE:LINE: field: message`."""
 
     def __init__(self, path: Any, line: int | None, field: str, message: str):
@@ -136,14 +137,17 @@ def check_rewrite_item(obj: Any) -> Problems:
         _need_text(obj, key, "", problems)
     _need_text(obj, "question", "", problems, optional=True)
     task = obj.get("task")
-    if task not in REWRITE_TASKS:
-        problems.append(("task", f"must be one of {', '.join(REWRITE_TASKS)}, got {task!r:.30}"))
+    rewrite_tasks = task_names(ITEM)
+    if task not in rewrite_tasks:
+        problems.append(("task", f"must be one of {', '.join(rewrite_tasks)}, got {task!r:.30}"))
+        return problems
     src, tgt = obj.get("source_language"), obj.get("target_language")
-    if _is_str(src) and _is_str(tgt) and src and tgt:
-        if task == "reformulate" and src != tgt:
-            problems.append(("target_language", f"a reformulation stays in {src!r}; use task 'translate' for {tgt!r}"))
-        if task == "translate" and src == tgt:
-            problems.append(("target_language", f"a translation needs another language than {src!r}"))
+    same = TASKS[task].same_language
+    if _is_str(src) and _is_str(tgt) and src and tgt and same is not None and (src == tgt) != same:
+        if same:
+            problems.append(("target_language", f"a {task} item stays in {src!r}; choose a task that changes language for {tgt!r}"))
+        else:
+            problems.append(("target_language", f"a {task} item needs another language than {src!r}"))
     return problems
 
 

@@ -10,7 +10,7 @@ from pluralign.data.jsonl import read_debates, read_rewrite_items, sniff_kind
 
 
 def debate_stats(debate: dict) -> dict:
-    """One debate's counts. Groups are the given ones, else the ones its votes give (DESIGN §3);
+    """One debate's counts. Groups are the given ones, else the ones its votes give (docs/design.md §3);
     a debate with neither is left to the scorers, which cluster embeddings with their backend."""
     participants = {v["participant"] for v in debate.get("votes") or []}
     participants |= {c["author"] for c in debate["comments"] if c.get("author")}

@@ -10,8 +10,11 @@ and disagree with the opposite stance's, with noise.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from pluralign.errors import UsageError
 
 STANCES = ("support", "oppose", "conditional")
 
@@ -158,13 +161,13 @@ class SynthSpec:
         self.languages = tuple(self.languages)
         unknown = [lang for lang in self.languages if lang not in LANGUAGES]
         if unknown:
-            raise ValueError(f"no synthetic templates for language(s) {unknown}; choose from {', '.join(LANGUAGES)}")
+            raise UsageError(f"no synthetic templates for language(s) {unknown}; choose from {', '.join(LANGUAGES)}")
         if not self.group_sizes or min(self.group_sizes) < 1:
-            raise ValueError(f"group sizes must be positive integers, got {self.group_sizes}")
+            raise UsageError(f"group sizes must be positive integers, got {self.group_sizes}")
         if not self.topics or set(self.topics) - set(TOPICS):
-            raise ValueError(f"topics must be among {', '.join(TOPICS)}, got {self.topics}")
+            raise UsageError(f"topics must be among {', '.join(TOPICS)}, got {self.topics}")
         if self.n_debates < 0 or self.comments_per_participant < 1:
-            raise ValueError("n_debates must be >= 0 and comments_per_participant >= 1")
+            raise UsageError("n_debates must be >= 0 and comments_per_participant >= 1")
 
     @classmethod
     def from_cli(cls, args) -> SynthSpec:
@@ -172,7 +175,7 @@ class SynthSpec:
         try:
             sizes = tuple(int(s) for s in str(args.group_sizes).split(",") if s.strip())
         except ValueError:
-            raise ValueError(f"--group-sizes must be comma-separated integers, got {args.group_sizes!r}") from None
+            raise UsageError(f"--group-sizes must be comma-separated integers, got {args.group_sizes!r}") from None
         languages = tuple(s.strip() for s in str(args.languages).split(",") if s.strip())
         return cls(n_debates=args.n_debates, group_sizes=sizes, comments_per_participant=args.comments_per_participant,
                    languages=languages, seed=args.seed)
@@ -259,3 +262,66 @@ def _draw_vote(affinity_value: float, rng: random.Random) -> int:
     if draw < agree + PASS_RATE:
         return 0
     return -1
+
+
+# --- ground truth of synthetic debates: groups, the minority, majority-biased targets --------
+
+
+def comments_by_group(debate: dict) -> dict[str, list[str]]:
+    """Comment texts by their ground-truth `group` (synthetic debates carry it on every comment)."""
+    groups: dict[str, list[str]] = {}
+    for comment in debate["comments"]:
+        if not comment.get("group"):
+            raise UsageError(f"debate {debate['id']}: comment {comment['id']} has no ground-truth group; "
+                             "majority-biased targets need debates from `pluralign data synth`")
+        groups.setdefault(comment["group"], []).append(comment["text"])
+    return groups
+
+
+def smallest_group(debate: dict) -> str:
+    """The group with the fewest participants (ties: the first name)."""
+    sizes: dict[str, int] = {}
+    for group in debate["groups"].values():
+        sizes[group] = sizes.get(group, 0) + 1
+    return min(sorted(sizes), key=sizes.get)
+
+
+def majority_biased_summaries(debates: list[dict], minority_share: float = 0.2, seed: int = 0) -> list[dict]:
+    """One target summary per debate, as a biased summariser writes it: one comment of each
+    majority group (in random order), plus one comment of the smallest group in exactly
+    round(minority_share * len(debates)) debates. Outputs lines `{"id", "summary", "minority"}`.
+
+    The sentences and the debates chosen use separate seeded generators, so shares 0 and 1 give
+    the same majority sentences: the pair differs only by the minority's sentence."""
+    pick, choose = random.Random(seed), random.Random(seed + 1)
+    chosen = set(choose.sample(range(len(debates)), round(minority_share * len(debates))))
+    targets = []
+    for n, debate in enumerate(debates):
+        groups, minority = comments_by_group(debate), smallest_group(debate)
+        sentences = [pick.choice(groups[g]) for g in sorted(groups) if g != minority]
+        pick.shuffle(sentences)
+        minority_sentence = pick.choice(groups[minority])
+        if n in chosen:
+            sentences.append(minority_sentence)
+        targets.append({"id": debate["id"], "summary": " ".join(sentences), "minority": n in chosen})
+    return targets
+
+
+def _word_string(text: str) -> str:
+    return " " + " ".join(re.findall(r"\w+", text.casefold())) + " "
+
+
+def minority_sentences(debate: dict) -> list[str]:
+    """Sentences that only the smallest group wrote (its stance frames and reasons)."""
+    from pluralign.rewards.text import split_sentences
+
+    groups, minority = comments_by_group(debate), smallest_group(debate)
+    others = {_word_string(s) for g, texts in groups.items() if g != minority for t in texts for s in split_sentences(t)}
+    return sorted({s for t in groups[minority] for s in split_sentences(t) if _word_string(s) not in others})
+
+
+def mentions_minority(debate: dict, text: str) -> bool:
+    """Ground truth, independent of the scorer: does the text reproduce a sentence only the
+    minority wrote? (Compared as lower-case word sequences, so tokenizer spacing does not matter.)"""
+    words = _word_string(text)
+    return any(_word_string(s) in words for s in minority_sentences(debate))

@@ -1,7 +1,7 @@
 """Task builders: debates become prompt datasets for `summarize`, comments become rewrite items.
 
 Summarize rows carry the (sampled) debate as JSON and its group composition, so that reward
-functions can score a completion from the row alone. Rewrite items are the DESIGN §1 items plus
+functions can score a completion from the row alone. Rewrite items are the docs/design.md §1 items plus
 where they came from (`debate_id`, `comment_id`, `author`, `group`).
 """
 
@@ -14,16 +14,9 @@ from collections.abc import Iterable, Iterator
 
 from pluralign.data.groups import resolve_groups
 from pluralign.data.jsonl import items_to_dataset
-
-LANGUAGE_NAMES = {
-    "en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
-    "nl": "Dutch", "pt": "Portuguese", "zh-tw": "Traditional Chinese", "zh-cn": "Simplified Chinese",
-    "zh": "Chinese", "ja": "Japanese", "ko": "Korean",
-}
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code.lower(), code)
+from pluralign.errors import UsageError
+from pluralign.prompts import language_name, rewrite_prompt, summarize_prompt  # noqa: F401 (re-exported)
+from pluralign.tasks import ITEM, TASKS, task_names
 
 
 def default_target_language(source_language: str) -> str:
@@ -34,18 +27,6 @@ def default_target_language(source_language: str) -> str:
 def _rng(seed: int, key: str) -> random.Random:
     # One stream per record, so that adding a debate to a file does not change the others' samples.
     return random.Random(f"{seed}:{key}")
-
-
-def summarize_prompt(debate: dict) -> str:
-    comments = "\n".join(f"- {c['text'].strip()}" for c in debate["comments"])
-    return (
-        f"Here are the contributions of participants to a public debate on the question:\n"
-        f"{debate['question'].strip()}\n\n"
-        f"Contributions:\n{comments}\n\n"
-        f"Write a short, fair summary of this debate in {language_name(debate['language'])}. "
-        "Give every opinion a place in proportion to its support, minority views included, "
-        "state each position and its reasons, and add no opinion that nobody expressed."
-    )
 
 
 def sample_debate(debate: dict, max_comments: int | None = None, seed: int = 0) -> dict:
@@ -96,12 +77,13 @@ def rewrite_items(debates: Iterable[dict], task: str, target_language: str | Non
     A translate item into the debate's own language would be meaningless, so such debates are
     skipped with a warning that counts them.
     """
-    if task not in ("reformulate", "translate"):
-        raise ValueError(f"task must be 'reformulate' or 'translate', got {task!r}")
+    if task not in task_names(ITEM):
+        raise UsageError(f"task must be one of {', '.join(task_names(ITEM))}, got {task!r}")
+    same_language = TASKS[task].same_language
     skipped = 0
     for debate in debates:
         source_language = debate["language"]
-        if task == "reformulate":
+        if same_language:
             target = source_language
         else:
             target = target_language or default_target_language(source_language)
@@ -135,27 +117,6 @@ def rewrite_items(debates: Iterable[dict], task: str, target_language: str | Non
             yield item
     if skipped:
         warnings.warn(f"skipped {skipped} debate(s) already in {target_language!r}: nothing to translate", stacklevel=2)
-
-
-def rewrite_prompt(item: dict) -> str:
-    question = f"The debate's question: {item['question'].strip()}\n" if item.get("question") else ""
-    source = language_name(item["source_language"])
-    if item["task"] == "reformulate":
-        instruction = (
-            f"Rewrite this contribution to a public debate in {source}, so that it is clear and civil. "
-            "Keep the author's position, their reasons and how strongly they hold them; "
-            "add nothing and leave nothing out."
-        )
-        label = "Rewritten contribution:"
-    else:
-        target = language_name(item["target_language"])
-        instruction = (
-            f"Translate this contribution to a public debate from {source} into {target}. "
-            "Keep the author's position, their reasons and how strongly they hold them; "
-            "add nothing and leave nothing out."
-        )
-        label = f"Translation ({target}):"
-    return f"{instruction}\n\n{question}Contribution: {item['source'].strip()}\n\n{label}"
 
 
 def build_rewrite_dataset(items: Iterable[dict]):

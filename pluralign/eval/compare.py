@@ -10,18 +10,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pluralign.errors import PluralignError, UsageError
 from pluralign.eval.report import _fmt
 from pluralign.signature import signature_difference
 
 
-class SignatureMismatch(ValueError):
-    pass
+class SignatureMismatch(PluralignError):
+    """Runs whose numbers are not comparable; `--force` compares them anyway (exit 1, not a usage error)."""
+
+    exit_code = 1
 
 
 def load_report(run_dir: str | Path) -> dict:
     path = Path(run_dir) / "report.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no report.json; give folders written by `pluralign eval --out DIR`")
+        raise UsageError(f"{path}: no report.json; give folders written by `pluralign eval --out DIR`")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

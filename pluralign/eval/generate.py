@@ -12,6 +12,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pluralign.errors import UsageError
+
 
 @dataclass
 class GenerationSettings:
@@ -25,7 +27,7 @@ class GenerationSettings:
 
     def __post_init__(self):
         if self.samples < 1:
-            raise ValueError(f"--samples must be at least 1, got {self.samples}")
+            raise UsageError(f"--samples must be at least 1, got {self.samples}")
         if self.samples > 1:
             self.do_sample = True  # greedy decoding would give K identical outputs
 
@@ -50,13 +52,16 @@ class Generator:
 
         if self.model_name.startswith(("/", ".", "~")) and not Path(self.model_name).expanduser().is_dir():
             # Otherwise the Hub client answers with a puzzling "Repo id must be in the form ..."
-            raise FileNotFoundError(f"--model {self.model_name}: no such folder; give a model folder or a Hub id")
+            raise UsageError(f"--model {self.model_name}: no such folder; give a model folder or a Hub id")
         self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
+            self.model = AutoModelForCausalLM.from_pretrained(self.model_name, dtype=dtype).to(self.device)
+        except OSError as err:  # not on the Hub, not in the cache offline, no weights in the folder
+            raise UsageError(f"--model {self.model_name}: cannot load it ({err})") from None
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_name, dtype=dtype).to(self.device)
         self.model.eval()
 
     def _max_prompt_tokens(self) -> int:

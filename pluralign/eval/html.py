@@ -15,7 +15,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pluralign.eval.report import SCORE_KEY, run_lines, suite_tables  # noqa: E402
+from pluralign.eval.report import run_lines, suite_tables  # noqa: E402
+from pluralign.tasks import TASKS  # noqa: E402
 
 PLOTS = "plots"
 
@@ -68,30 +69,38 @@ def plot_breakdown(table: dict[str, dict], metric: str, title: str, path: Path) 
     plt.close(fig)
 
 
+def _pluralism_plots(task: str, suite: dict, out_dir: Path) -> list[tuple[str, str]]:
+    if not suite["group_points"]:
+        return []
+    rel = f"{PLOTS}/group_coverage_vs_size.png"
+    plot_group_coverage(suite["group_points"], out_dir / rel)
+    plots = [(rel, "Group coverage against group size (one point per debate and group)")]
+    rel = f"{PLOTS}/summary_share_vs_size.png"
+    plot_proportionality(suite["group_points"], out_dir / rel)
+    return plots + [(rel, "Share of the summary against share of participants (deficit mass, elasticity)")]
+
+
+def _fidelity_plots(task: str, suite: dict, out_dir: Path) -> list[tuple[str, str]]:
+    # Intensity drift is the softening/amplifying signal; fall back to the reward without it.
+    metric = "intensity_drift" if "intensity_drift" in suite["metrics"] else "fidelity"
+    plots = []
+    for key, what in (("per_stance", "stance side"), ("per_language", "language")):
+        if suite.get(key):
+            rel = f"{PLOTS}/{task}_{metric}_by_{key.removeprefix('per_')}.png"
+            plot_breakdown(suite[key], metric, f"{task}: {metric} by {what}", out_dir / rel)
+            plots.append((rel, f"{task}: {metric} by {what}, with 95% CIs"))
+    return plots
+
+
+# The plots of each score family (a task's `score_key`).
+PLOTTERS = {"pluralism": _pluralism_plots, "fidelity": _fidelity_plots}
+
+
 def make_plots(report: dict, out_dir: Path) -> list[tuple[str, str]]:
     """Write the plots; return (relative path, caption) pairs."""
     (out_dir / PLOTS).mkdir(parents=True, exist_ok=True)
-    plots = []
-    summarize = report["suites"].get("summarize")
-    if summarize and summarize["group_points"]:
-        rel = f"{PLOTS}/group_coverage_vs_size.png"
-        plot_group_coverage(summarize["group_points"], out_dir / rel)
-        plots.append((rel, "Group coverage against group size (one point per debate and group)"))
-        rel = f"{PLOTS}/summary_share_vs_size.png"
-        plot_proportionality(summarize["group_points"], out_dir / rel)
-        plots.append((rel, "Share of the summary against share of participants (deficit mass, elasticity)"))
-    for task in ("reformulate", "translate"):
-        suite = report["suites"].get(task)
-        if not suite:
-            continue
-        # Intensity drift is the softening/amplifying signal; fall back to the reward without it.
-        metric = "intensity_drift" if "intensity_drift" in suite["metrics"] else SCORE_KEY[task]
-        for key, what in (("per_stance", "stance side"), ("per_language", "language")):
-            if suite.get(key):
-                rel = f"{PLOTS}/{task}_{metric}_by_{key.removeprefix('per_')}.png"
-                plot_breakdown(suite[key], metric, f"{task}: {metric} by {what}", out_dir / rel)
-                plots.append((rel, f"{task}: {metric} by {what}, with 95% CIs"))
-    return plots
+    return [plot for task, suite in report["suites"].items()
+            for plot in PLOTTERS[TASKS[task].score_key](task, suite, out_dir)]
 
 
 PAGE = """<!DOCTYPE html>

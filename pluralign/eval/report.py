@@ -10,21 +10,27 @@ group, side or language) get CIs the same way.
 from __future__ import annotations
 
 import json
+import math
 import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from pluralign.data.jsonl import write_jsonl
+from pluralign.data.jsonl import read_json, write_jsonl
+from pluralign.errors import UsageError
 from pluralign.eval.bootstrap import CONFIDENCE, N_RESAMPLES, mean_ci, per_unit_means, statistic_ci
 from pluralign.eval.stress import DUPLICATION_TOLERANCE
 from pluralign.signature import make_signature, parse_signature
+from pluralign.tasks import TASKS
 
 REPORT_FORMAT = 1
+REPORT_NAME = "report.json"
 PACKAGES = ("pluralign", "torch", "transformers", "trl", "sentence-transformers", "datasets", "numpy")
-SCORE_KEY = {"summarize": "pluralism", "reformulate": "fidelity", "translate": "fidelity"}
 
 
 def versions() -> dict[str, str | None]:
@@ -112,7 +118,7 @@ def _gap(rows: list[dict], attribute: str, metric: str, score_key: str, seed: in
 # --- summarize -------------------------------------------------------------------------------
 
 
-def summarize_section(rows: list[dict], group_stances: dict[str, dict[str, str]], seed: int) -> dict:
+def summarize_section(rows: list[dict], seed: int, group_stances: dict[str, dict[str, str]]) -> dict:
     """Metrics; each (debate, group)'s coverage against its share of participants (and of the
     summary); per-group, per-stance (where debates give `group_stances`) and per-language
     breakdowns; the within-debate gap between the best- and worst-covered group."""
@@ -156,7 +162,7 @@ def summarize_section(rows: list[dict], group_stances: dict[str, dict[str, str]]
 # --- reformulate / translate -----------------------------------------------------------------
 
 
-def rewrite_section(rows: list[dict], seed: int) -> dict:
+def rewrite_section(rows: list[dict], seed: int, group_stances: dict | None = None) -> dict:
     """Metrics, breakdowns by the author's group, the source's stance side and the language, and
     the gap of each measure across each of them."""
     from pluralign.rewards.fidelity import DISPARITY_MEASURES, fidelity_disparity, stance_side
@@ -180,6 +186,10 @@ def rewrite_section(rows: list[dict], seed: int) -> dict:
     disparities["fidelity_disparity"] = fidelity_disparity(rows, rows)
     section["disparities"] = disparities
     return section
+
+
+# The section of each score family (a task's `score_key`).
+SECTIONS = {"pluralism": summarize_section, "fidelity": rewrite_section}
 
 
 # --- the whole report ------------------------------------------------------------------------
@@ -211,12 +221,9 @@ def build_report(suites: list, rows_by_task: dict[str, list[dict]], skipped: dic
             "n_scored": len({r["id"] for r in rows}),
             "skipped": skipped.get(suite.task, {}),
         }
-        if suite.task == "summarize":
-            entry |= summarize_section(rows, group_stances, seed)
-            if stress:
-                entry["stress"] = stress
-        else:
-            entry |= rewrite_section(rows, seed)
+        entry |= SECTIONS[suite.spec.score_key](rows, seed, group_stances)
+        if suite.spec.stress and stress:
+            entry["stress"] = stress
         report["suites"][suite.task] = entry
     return report
 
@@ -235,13 +242,13 @@ def suite_tables(task: str, suite: dict) -> list[Table]:
     """The tables of one suite, for report.md and report.html alike."""
     tables: list[Table] = [("Metrics", ["metric", "mean [95% CI]", "n"],
                             [[name, _fmt(ci), str(ci["n"])] for name, ci in suite["metrics"].items()])]
-    score = SCORE_KEY[task]
+    score = TASKS[task].score_key
     for key, title in (("per_group", "opinion group"), ("per_stance", "stance side of the source"),
                        ("per_language", "language")):
         table = suite.get(key) or {}
         if not table:
             continue
-        if task == "summarize" and key in ("per_group", "per_stance"):
+        if score == "pluralism" and key in ("per_group", "per_stance"):
             name = "group" if key == "per_group" else "group's stance"
             tables.append((f"By {name}", [name, "coverage [95% CI]", "mean share", "debates"],
                            [[g, _fmt(v["coverage"]), f"{v['mean_share']:.3f}", str(v["n_debates"])] for g, v in table.items()]))
@@ -294,9 +301,108 @@ def to_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- reading a report back (for model cards) ------------------------------------------------
+
+
+@dataclass
+class Score:
+    name: str
+    value: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
+    signature: str | None = None
+    suite: str | None = None  # e.g. pluralign-summarize-v1
+    task: str | None = None  # summarize, reformulate or translate, where known
+
+
+@dataclass
+class EvalResults:
+    scores: list[Score]
+    source: str  # what the numbers come from, for the card
+    backend: str | None = None
+    command: str | None = None  # the eval command line, where the report keeps it
+    skipped: list[str] = field(default_factory=list)  # metrics that are not finite numbers
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _signature_for(metric: str, signature: Any) -> str | None:
+    """A metric's signature: the one given, or, from the eval hook's `{"pluralism": sig, "fidelity":
+    sig}`, the one its name starts with (`pluralism/min_group_coverage`), or the only one."""
+    if isinstance(signature, str):
+        return signature
+    if isinstance(signature, Mapping):
+        own = signature.get(metric.split("/")[0])
+        if own is None and len(signature) == 1:
+            own = next(iter(signature.values()))
+        return own if isinstance(own, str) else None
+    return None
+
+
+def scores_from_metrics(metrics: Mapping, signature: Any, suite: Any = None, task: Any = None,
+            default_n: Any = None) -> tuple[list[Score], list[str]]:
+    """Scores from `{name: number}` or `{name: {"mean"|"value", "ci_low", "ci_high", "n", "signature"?}}`."""
+    scores, skipped = [], []
+    for name, entry in metrics.items():
+        details = entry if isinstance(entry, Mapping) else {"mean": entry}
+        value = _number(details.get("mean", details.get("value")))
+        if value is None:
+            skipped.append(f"{suite}/{name}" if suite else str(name))
+            continue
+        n = details.get("n", default_n)
+        own_signature = details.get("signature") or _signature_for(str(name), signature)
+        scores.append(Score(
+            name=str(name), value=value, ci_low=_number(details.get("ci_low")),
+            ci_high=_number(details.get("ci_high")), n=n if isinstance(n, int) else None,
+            signature=own_signature if isinstance(own_signature, str) else None,
+            suite=str(suite) if suite else None, task=str(task) if task else None,
+        ))
+    return scores, skipped
+
+
+def read_eval_report(report: str | Path) -> EvalResults:
+    """The results of a `pluralign eval` run: its folder (or its report.json). Reads the per-suite
+    layout (`suites: {task: {suite, signature, metrics}}`) and a flat one (`suite`, `signature`,
+    `metrics` at the top)."""
+    path = Path(report)
+    path = path / REPORT_NAME if path.is_dir() else path
+    if not path.is_file():
+        raise UsageError(f"{path}: not found; pass --report the folder that `pluralign eval --out` wrote")
+    data = read_json(path, "a pluralign eval report")
+    sections = data.get("suites")
+    if isinstance(sections, Mapping) and sections:
+        sections = {task: s for task, s in sections.items() if isinstance(s, Mapping)}
+    elif isinstance(data.get("metrics"), Mapping):
+        sections = {data.get("task"): data}
+    else:
+        raise UsageError(f"{path}: suites: missing or empty; pass the report.json of a `pluralign eval` run")
+    scores, skipped = [], []
+    for task, section in sections.items():
+        metrics = section.get("metrics")
+        if not isinstance(metrics, Mapping):
+            raise UsageError(f"{path}: suites.{task}.metrics: missing; pass the report.json of a `pluralign eval` run")
+        suite = section.get("suite")
+        suite = suite.get("name") if isinstance(suite, Mapping) else suite
+        found, left_out = scores_from_metrics(metrics, section.get("signature"), suite=suite or task,
+                                  task=section.get("task") or task)
+        scores += found
+        skipped += left_out
+    if not scores:
+        raise UsageError(f"{path}: metrics: no metric has a finite mean")
+    backend = data.get("backend") if isinstance(data.get("backend"), str) else None
+    command = data.get("command") if isinstance(data.get("command"), str) else None
+    return EvalResults(scores=scores, source=f"`pluralign eval` report ({path.name})", backend=backend,
+                       command=command, skipped=skipped)
+
+
 def write_report(out_dir: str | Path, report: dict, rows: list[dict]) -> None:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / REPORT_NAME).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out_dir / "report.md").write_text(to_markdown(report), encoding="utf-8")
     write_jsonl(out_dir / "scores.jsonl", rows)

@@ -16,14 +16,13 @@ from tqdm.auto import tqdm
 
 from pluralign.data.jsonl import read_jsonl
 from pluralign.data.schema import DataError, check_output
+from pluralign.errors import UsageError
 from pluralign.eval.generate import GenerationSettings, Generator
 from pluralign.eval.html import write_html
 from pluralign.eval.report import build_report, write_report
 from pluralign.eval.stress import run_stress
 from pluralign.eval.suites import Suite, build_suites
-
-# Item fields that the breakdowns group by; carried into every score line.
-ITEM_CONTEXT = ("group", "stance", "source_language", "target_language", "debate_id", "comment_id")
+from pluralign.tasks import TASKS
 
 
 def read_predictions(path: str | Path, suites: list[Suite]) -> tuple[dict[str, dict[str, list[dict]]], dict]:
@@ -52,12 +51,9 @@ def read_predictions(path: str | Path, suites: list[Suite]) -> tuple[dict[str, d
 
 
 def generate_outputs(generator: Generator, suites: list[Suite]) -> dict[str, dict[str, list[dict]]]:
-    from pluralign.data.tasks import rewrite_prompt, summarize_prompt
-
     found: dict[str, dict[str, list[dict]]] = {}
     for suite in suites:
-        prompt_of = summarize_prompt if suite.task == "summarize" else rewrite_prompt
-        texts = generator.generate([prompt_of(r) for r in suite.records], desc=f"generating {suite.task}")
+        texts = generator.generate([suite.spec.prompt(r) for r in suite.records], desc=f"generating {suite.task}")
         found[suite.task] = {
             r["id"]: [{"id": r["id"], suite.text_field: text, "sample": k} for k, text in enumerate(samples)]
             for r, samples in zip(suite.records, texts, strict=True)
@@ -65,35 +61,24 @@ def generate_outputs(generator: Generator, suites: list[Suite]) -> dict[str, dic
     return found
 
 
-REWRITE_BATCH = 64  # rewrite outputs per `score_batch` call: one backend call embeds them all
+SCORE_BATCH = 64  # outputs per `score_batch` call: one backend call embeds them all
 
 
 def score_suite(suite: Suite, outputs: dict[str, list[dict]], scorer) -> tuple[list[dict], dict]:
-    """Score lines (the output line plus score, metrics, signature, suite and context) and the
-    count of records skipped for want of an output. A debate's summaries are scored together;
-    rewrite outputs go in batches across items."""
+    """Score lines (the output line plus score, metrics, signature, suite and the record's context)
+    and the count of records skipped for want of an output. Outputs go to the scorer in batches in
+    record order, so that a debate's summaries are scored together."""
     missing = [r["id"] for r in suite.records if r["id"] not in outputs]
     pairs = [(record, k, line) for record in suite.records for k, line in enumerate(outputs.get(record["id"], []))]
+    field = suite.text_field
     results: list[dict] = []
-    if suite.task == "summarize":
-        for record in tqdm([r for r in suite.records if r["id"] in outputs], desc="scoring summarize", unit="debate"):
-            results += scorer.score(record, [line["summary"] for line in outputs[record["id"]]])
-    else:
-        with tqdm(total=len(pairs), desc=f"scoring {suite.task}", unit="output") as bar:
-            for start in range(0, len(pairs), REWRITE_BATCH):
-                chunk = pairs[start:start + REWRITE_BATCH]
-                results += scorer.score_batch([p[0] for p in chunk], [p[2]["output"] for p in chunk])
-                bar.update(len(chunk))
-    rows = []
-    for (record, k, line), result in zip(pairs, results, strict=True):
-        row = {"suite": suite.name, **line, "sample": line.get("sample", k), **result}
-        if suite.task == "summarize":
-            row["language"] = record["language"]
-        else:
-            row.update({key: record[key] for key in ITEM_CONTEXT if key in record})
-            row["language"] = (record["source_language"] if suite.task == "reformulate"
-                               else f"{record['source_language']}->{record['target_language']}")
-        rows.append(row)
+    with tqdm(total=len(pairs), desc=f"scoring {suite.task}", unit="output", disable=None) as bar:
+        for start in range(0, len(pairs), SCORE_BATCH):
+            chunk = pairs[start:start + SCORE_BATCH]
+            results += scorer.score_batch([p[0] for p in chunk], [p[2][field] for p in chunk])
+            bar.update(len(chunk))
+    rows = [{"suite": suite.name, **line, "sample": line.get("sample", k), **result, **suite.spec.context(record)}
+            for (record, k, line), result in zip(pairs, results, strict=True)]
     skipped = {"no output": {"count": len(missing), "ids": missing[:20]}} if missing else {}
     return rows, skipped
 
@@ -107,7 +92,7 @@ def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None 
     from pluralign.rewards.backends import get_backend
 
     if (model is None) == (predictions is None):
-        raise ValueError("give exactly one of --model (generate outputs) and --predictions (score an outputs file)")
+        raise UsageError("give exactly one of --model (generate outputs) and --predictions (score an outputs file)")
     suites = build_suites(debates, items)
     generator = None
     if model is not None:
@@ -129,11 +114,11 @@ def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None 
         rows_by_task[suite.task], skipped[suite.task] = score_suite(suite, outputs.get(suite.task, {}), scorers[suite.task])
 
     group_stances, stress = {}, None
-    summarize = next((s for s in suites if s.task == "summarize"), None)
-    if summarize is not None:
-        group_stances = {d["id"]: d["group_stances"] for d in summarize.records if d.get("group_stances")}
+    stressed = next((s for s in suites if s.spec.stress), None)
+    if stressed is not None:
+        group_stances = {d["id"]: d["group_stances"] for d in stressed.records if d.get("group_stances")}
         if stress_debates > 0:
-            stress = stress_tests(summarize, outputs["summarize"], scorers["summarize"], scoring_backend.embed,
+            stress = stress_tests(stressed, outputs[stressed.task], scorers[stressed.task], scoring_backend.embed,
                                   generator, stress_debates, stress_orders, seed)
 
     report = build_report(suites, rows_by_task, skipped, group_stances, system, seed, command, list(sys.argv),
@@ -153,27 +138,21 @@ def stress_tests(suite: Suite, outputs: dict[str, list[dict]], scorer, embed, ge
                  n_orders: int, seed: int) -> dict:
     """The stress tests on the first `n_debates` debates that have an output."""
     debates = [d for d in suite.records if d["id"] in outputs][:n_debates]
-    summaries = [outputs[d["id"]][0]["summary"] for d in debates]
+    summaries = [outputs[d["id"]][0][suite.text_field] for d in debates]
     regenerate = None
     if generator is not None:
-        from pluralign.data.tasks import summarize_prompt
-
         def regenerate(variants: list[dict]) -> list[str]:
-            return [s[0] for s in generator.generate([summarize_prompt(d) for d in variants], desc="stress: regenerating",
-                                                  samples=1)]
+            return [s[0] for s in generator.generate([suite.spec.prompt(d) for d in variants],
+                                                  desc="stress: regenerating", samples=1)]
 
     return run_stress(debates, summaries, scorer.score, embed=embed, n_orders=n_orders, seed=seed, regenerate=regenerate)
 
 
 def make_scorers(backend, tasks: set[str]) -> dict:
-    scorers = {}
-    if "summarize" in tasks:
-        from pluralign.rewards.pluralism import PluralismScorer
-
-        scorers["summarize"] = PluralismScorer(backend)
-    if tasks & {"reformulate", "translate"}:
-        from pluralign.rewards.fidelity import FidelityScorer
-
-        fidelity = FidelityScorer(backend)
-        scorers.update(reformulate=fidelity, translate=fidelity)
-    return scorers
+    """One scorer per task; tasks whose scorers are built the same way share one (and its caches)."""
+    built: dict[object, object] = {}
+    for name in sorted(tasks):
+        factory = TASKS[name].make_scorer
+        if factory not in built:
+            built[factory] = factory(backend)
+    return {name: built[TASKS[name].make_scorer] for name in tasks}

@@ -1,4 +1,4 @@
-"""Stress tests of a summarizer and of the pluralism scorer (DESIGN §4, after Bakker et al. 2022).
+"""Stress tests of a summarizer and of the pluralism scorer (docs/design.md §4, after Bakker et al. 2022).
 
 - **Comment order**: the same debate with its comments shuffled. With a model, each order is
   summarised anew and scored on the original debate: the spread of min-group coverage is the

@@ -14,15 +14,16 @@ from pathlib import Path
 
 from pluralign.data.jsonl import read_debates, read_rewrite_items
 from pluralign.data.schema import DataError
+from pluralign.errors import UsageError
 from pluralign.signature import make_signature
+from pluralign.tasks import DEBATE, ITEM, TASKS, Task
 
 SUITE_VERSION = 1
-SUITE_TASKS = ("summarize", "reformulate", "translate")
 
 
 @dataclass
 class Suite:
-    task: str  # summarize | reformulate | translate
+    task: str  # a name in pluralign.tasks.TASKS
     records: list[dict]  # debates (summarize) or rewrite items
     source: str  # the file the records came from
 
@@ -40,9 +41,13 @@ class Suite:
         return make_signature(scorer="suite", suite=self.name, data=self.data_hash, n=len(self.records))
 
     @property
+    def spec(self) -> Task:
+        return TASKS[self.task]
+
+    @property
     def text_field(self) -> str:
         """The outputs field this suite's predictions carry."""
-        return "summary" if self.task == "summarize" else "output"
+        return self.spec.text_field
 
     def by_id(self) -> dict[str, dict]:
         return {r["id"]: r for r in self.records}
@@ -53,23 +58,26 @@ class Suite:
 
 
 def build_suites(debates: str | Path | None = None, items: str | Path | None = None) -> list[Suite]:
-    """The summarize suite from a debates file, and a reformulate and/or translate suite from an
-    items file (split by each item's `task`). Ids must be unique across all suites, so that an
-    outputs line finds its record by id alone."""
+    """A suite for each task built from debates (from the debates file), and one for each task
+    built from rewrite items (the items file, split by each item's `task`). Ids must be unique
+    across all suites, so that an outputs line finds its record by id alone."""
     if debates is None and items is None:
-        raise ValueError("give a debates file (--debates) and/or an items file (--items)")
+        raise UsageError("give a debates file (--debates) and/or an items file (--items)")
     suites = []
     if debates is not None:
-        suites.append(Suite("summarize", list(read_debates(debates)), str(debates)))
+        records = list(read_debates(debates))
+        suites += [Suite(name, records, str(debates)) for name, task in TASKS.items() if task.record == DEBATE]
     if items is not None:
         by_task: dict[str, list[dict]] = {}
         for item in read_rewrite_items(items):
             by_task.setdefault(item["task"], []).append(item)
         if not by_task:
             raise DataError(items, None, "<file>", "the items file holds no items")
-        suites += [Suite(task, by_task[task], str(items)) for task in SUITE_TASKS if task in by_task]
+        suites += [Suite(name, by_task[name], str(items)) for name, task in TASKS.items()
+                   if task.record == ITEM and name in by_task]
     if debates is not None and items is not None:
-        shared = set(suites[0].by_id()) & {i for s in suites[1:] for i in s.by_id()}
+        debate_ids = {i for s in suites if s.spec.record == DEBATE for i in s.by_id()}
+        shared = debate_ids & {i for s in suites if s.spec.record == ITEM for i in s.by_id()}
         if shared:
             raise DataError(items, None, "id", f"id {sorted(shared)[0]!r} is both a debate and an item "
                             f"({len(shared)} such id(s)); outputs are matched by id, so make ids unique")

@@ -2,16 +2,19 @@
 
 TRL passes every dataset column as a keyword list, one value per completion. The summarize
 dataset (`pluralign.data.tasks.build_summarize_dataset`) carries the sampled debate as JSON in
-`debate`; completions are plain strings or conversational `[{"role": "assistant", "content": ...}]`.
-Completions of the same debate (a GRPO group) are scored in one batch.
+`debate`; the rewrite dataset carries the item's fields. Completions are plain strings or
+conversational `[{"role": "assistant", "content": ...}]`. Completions of the same debate or item
+(a GRPO group) are scored in one batch by the scorer's `score_batch`.
+
+Each reward is a closure over one scorer object (its backend and caches); the `make_*` factories
+build configured ones, the plain names (`pluralism_reward`, `fidelity_reward`) use the defaults,
+for `trl grpo --reward_funcs pluralign.rewards.adapters.pluralism_reward`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-
-from pluralign.rewards.pluralism import PluralismScorer
 
 
 def completion_text(completion) -> str:
@@ -26,44 +29,18 @@ def completion_text(completion) -> str:
     raise TypeError(f"a completion must be a string or a list of messages, got {type(completion).__name__}")
 
 
-def _pluralism_scores(scorer: PluralismScorer, completions: list, debate: list) -> list[float]:
+def debates_from_column(debate: list | None, reward: str) -> list[dict]:
+    """The `debate` column (JSON strings or dicts) as dicts; equal strings give the same object,
+    so that a scorer groups a GRPO group's completions without hashing each debate again."""
     if debate is None:
-        raise KeyError("pluralism_reward needs the `debate` column (JSON) that build_summarize_dataset writes")
-    texts = [completion_text(c) for c in completions]
-    by_debate: dict[str, list[int]] = {}
-    for i, raw in enumerate(debate):
-        by_debate.setdefault(raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True), []).append(i)
-    rewards = [0.0] * len(texts)
-    for raw, rows in by_debate.items():
-        results = scorer.score(json.loads(raw), [texts[i] for i in rows])
-        for i, result in zip(rows, results, strict=True):
-            rewards[i] = result["pluralism"]
-    return rewards
+        raise KeyError(f"{reward} needs the `debate` column (JSON) that build_summarize_dataset writes")
+    parsed: dict[str, dict] = {}
+    out = []
+    for raw in debate:
+        key = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True)
+        out.append(parsed.setdefault(key, json.loads(key)))
+    return out
 
-
-def make_pluralism_reward(backend=None, **config) -> Callable[..., list[float]]:
-    """A pluralism reward with its own scorer (`backend` and PluralismScorer settings)."""
-    scorer = PluralismScorer(backend, **config)
-
-    def pluralism_reward(prompts, completions, debate=None, **columns) -> list[float]:
-        return _pluralism_scores(scorer, completions, debate)
-
-    pluralism_reward.scorer = scorer
-    return pluralism_reward
-
-
-_default_scorer: PluralismScorer | None = None
-
-
-def pluralism_reward(prompts, completions, debate=None, **columns) -> list[float]:
-    """The pluralism reward with the default scorer (built on first call)."""
-    global _default_scorer
-    if _default_scorer is None:
-        _default_scorer = PluralismScorer()
-    return _pluralism_scores(_default_scorer, completions, debate)
-
-
-# --- fidelity --------------------------------------------------------------------------------
 
 REWRITE_COLUMNS = ("id", "task", "source", "source_language", "target_language", "question", "group")
 
@@ -83,10 +60,19 @@ def rewrite_items_from_columns(columns: dict, n: int) -> list[dict]:
     return items
 
 
-def _fidelity_scores(scorer, completions: list, columns: dict) -> list[float]:
-    items = rewrite_items_from_columns(columns, len(completions))
-    results = scorer.score_batch(items, [completion_text(c) for c in completions])
-    return [r["fidelity"] for r in results]
+def make_pluralism_reward(backend=None, **config) -> Callable[..., list[float]]:
+    """A pluralism reward with its own scorer (`backend` and PluralismScorer settings)."""
+    from pluralign.rewards.pluralism import PluralismScorer
+
+    scorer = PluralismScorer(backend, **config)
+
+    def pluralism_reward(prompts, completions, debate=None, **columns) -> list[float]:
+        results = scorer.score_batch(debates_from_column(debate, "pluralism_reward"),
+                                     [completion_text(c) for c in completions])
+        return [r["pluralism"] for r in results]
+
+    pluralism_reward.scorer = scorer
+    return pluralism_reward
 
 
 def make_fidelity_reward(backend=None, **config) -> Callable[..., list[float]]:
@@ -96,20 +82,52 @@ def make_fidelity_reward(backend=None, **config) -> Callable[..., list[float]]:
     scorer = FidelityScorer(backend, **config)
 
     def fidelity_reward(prompts, completions, **columns) -> list[float]:
-        return _fidelity_scores(scorer, completions, columns)
+        items = rewrite_items_from_columns(columns, len(completions))
+        return [r["fidelity"] for r in scorer.score_batch(items, [completion_text(c) for c in completions])]
 
     fidelity_reward.scorer = scorer
     return fidelity_reward
 
 
-_default_fidelity_scorer = None
+def make_representation_reward(backend=None, **config) -> Callable[..., list[float]]:
+    """How well a summary represents each participant's own words: the mean representation
+    score over the debate's comments (each comment an opinion), one score per completion."""
+    from pluralign.rewards.representation import RepresentationScorer
+
+    scorer = RepresentationScorer(backend, **config)
+
+    def representation_reward(prompts, completions, debate=None, **columns) -> list[float]:
+        debates = debates_from_column(debate, "representation_reward")
+        texts = [completion_text(c) for c in completions]
+        rows, owner = [], []
+        for n, (record, text) in enumerate(zip(debates, texts, strict=True)):
+            for comment in record["comments"]:
+                rows.append({"question": record["question"], "opinion": comment["text"], "summary": text})
+                owner.append(n)
+        totals, counts = [0.0] * len(texts), [0] * len(texts)
+        for n, value in zip(owner, scorer.score(rows), strict=True):
+            totals[n] += value
+            counts[n] += 1
+        return [t / c if c else 0.0 for t, c in zip(totals, counts, strict=True)]
+
+    representation_reward.scorer = scorer
+    return representation_reward
+
+
+_defaults: dict[str, Callable] = {}
+
+
+def _default(name: str, factory: Callable) -> Callable:
+    if name not in _defaults:
+        _defaults[name] = factory()
+    return _defaults[name]
+
+
+def pluralism_reward(prompts, completions, debate=None, **columns) -> list[float]:
+    """The pluralism reward with the default scorer (built on first call)."""
+    return _default("pluralism", make_pluralism_reward)(prompts, completions, debate=debate, **columns)
 
 
 def fidelity_reward(prompts, completions, **columns) -> list[float]:
     """The fidelity reward with the default scorer (built on first call)."""
-    global _default_fidelity_scorer
-    if _default_fidelity_scorer is None:
-        from pluralign.rewards.fidelity import FidelityScorer
-
-        _default_fidelity_scorer = FidelityScorer()
-    return _fidelity_scores(_default_fidelity_scorer, completions, columns)
+    return _default("fidelity", make_fidelity_reward)(prompts, completions, **columns)

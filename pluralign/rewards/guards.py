@@ -1,4 +1,4 @@
-"""Guards against reward hacking (DESIGN §7): each is a multiplier in [0, 1], 1 for honest text.
+"""Guards against reward hacking (docs/design.md §7): each is a multiplier in [0, 1], 1 for honest text.
 
 A reward is only as good as its resistance to gaming, so every guard names a property that honest
 output has and a hack lacks, and measures it on any text:

@@ -1,4 +1,4 @@
-"""How strongly a text is said: hedges soften it, boosters and intensifiers amplify it (DESIGN §5).
+"""How strongly a text is said: hedges soften it, boosters and intensifiers amplify it (docs/design.md §5).
 
 Intensity is a lexicon count, per language, squashed to [-1, 1]: boosters (certainty, obligation)
 and intensifiers push up, hedges (doubt, downtoners) push down, and so do the typographic signs

@@ -1,4 +1,4 @@
-"""Pluralism of a summary (DESIGN §4): are all opinion groups visible, in proportion?
+"""Pluralism of a summary (docs/design.md §4): are all opinion groups visible, in proportion?
 
 The math is a set of pure functions over arrays, so that it can be checked on toy inputs:
 - `a` (L x C): how strongly summary sentence s expresses comment c, in [0, 1];
@@ -12,7 +12,7 @@ with an agree vote (the latest vote counts); one who neither wrote nor agreed wi
 no utility and is counted in `n_unscored`. Groups come from `pluralign.data.groups.resolve_groups`
 (given, votes or embeddings); the source is in the metrics and the signature.
 
-`PluralismScorer` builds `a` from a backend and wraps the math with the guards (DESIGN §7):
+`PluralismScorer` builds `a` from a backend and wraps the math with the guards (docs/design.md §7):
 
 1. **Debate-contrastive support.** Embedding similarity is dominated by topic: every sentence of a
    debate on speed limits is close to every comment on speed limits. What matters is how much more
@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pluralign.errors import UsageError
 from pluralign.rewards import guards as G
 from pluralign.rewards.backends import DEFAULT_SPEC, LRU, Backend, get_backend
 from pluralign.rewards.text import split_sentences
@@ -183,7 +184,7 @@ def index_debate(debate: dict, backend: Backend) -> DebateIndex:
         approvals[i, sorted(approved[participant])] = True
     member_group = np.array([gindex.get(groups.participants.get(p, ""), -1) for p in participants], dtype=int)
 
-    # Profiles: a comment belongs to its group (DESIGN §1); one without a group is shared among
+    # Profiles: a comment belongs to its group (docs/design.md §1); one without a group is shared among
     # the groups of the participants who approve it.
     profiles = np.zeros((len(comments), len(group_names)))
     grouped = member_group >= 0
@@ -230,7 +231,7 @@ class PluralismScorer:
         self.weights = dict(WEIGHTS if weights is None else weights)
         unknown = set(self.weights) - set(WEIGHTS)
         if unknown or sum(self.weights.values()) <= 0:
-            raise ValueError(f"pluralism weights must be non-negative numbers for {sorted(WEIGHTS)}, got {self.weights}")
+            raise UsageError(f"pluralism weights must be non-negative numbers for {sorted(WEIGHTS)}, got {self.weights}")
         self.debates = LRU(cache_size)
 
     def signature(self, group_source: str) -> str:
@@ -252,6 +253,22 @@ class PluralismScorer:
         a = np.clip((raw - base) / np.maximum(1.0 - base, 1e-6), 0.0, 1.0)
         quality = np.array([G.statement_quality(s, self.guards.function_target) for s in sentences])
         return a * quality[:, None]
+
+    def score_batch(self, debates: Sequence[dict], summaries: Sequence[str]) -> list[dict]:
+        """One result per (debate, summary) pair, in order: each debate's summaries are scored
+        together (a GRPO group, an eval run's samples), whatever order the pairs come in."""
+        if len(debates) != len(summaries):
+            raise UsageError(f"score_batch: {len(debates)} debates but {len(summaries)} summaries; pass one debate per summary")
+        keys: dict[int, str] = {}  # the same debate object is hashed once
+        by_debate: dict[str, list[int]] = {}
+        for i, debate in enumerate(debates):
+            key = keys.setdefault(id(debate), debate_key(debate))
+            by_debate.setdefault(key, []).append(i)
+        results: list[dict] = [{} for _ in summaries]
+        for rows in by_debate.values():
+            for i, result in zip(rows, self.score(debates[rows[0]], [summaries[i] for i in rows]), strict=True):
+                results[i] = result
+        return results
 
     def score(self, debate: dict, summaries: Sequence[str]) -> list[dict]:
         index = self.index(debate)

@@ -1,4 +1,4 @@
-"""Stance of a text toward the debate's question, on [-1, 1] (DESIGN §5).
+"""Stance of a text toward the debate's question, on [-1, 1] (docs/design.md §5).
 
 Sentence embeddings do not see negation: "We must tax the rich" and "We must not tax the rich"
 are neighbours. So a sentence's stance is read in two parts:

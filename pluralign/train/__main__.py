@@ -1,8 +1,9 @@
-"""`python -m pluralign.train RECIPE.yaml [key=value ...]`, also under `accelerate launch -m` and `torchrun -m`."""
+"""`python -m pluralign.train RECIPE.yaml [key=value ...]`, also under `accelerate launch -m` and
+`torchrun -m`: the same as `pluralign train` (one parser, one error handler)."""
 
 import sys
 
-from pluralign.train.run import main
+from pluralign.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["train", *sys.argv[1:]]))

@@ -17,19 +17,19 @@ from __future__ import annotations
 import json
 import math
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 
 from transformers import TrainerCallback
 
+from pluralign.errors import UsageError
+from pluralign.eval.report import EvalResults, scores_from_metrics
+from pluralign.log import get_logger
+from pluralign.tasks import get_task
 from pluralign.train.generate import sharded_generate
 
 EVAL_FILE = "eval_metrics.jsonl"
-
-
-def rewrite_item(row: dict) -> dict:
-    """The rewrite item (DESIGN §1) behind a rewrite-dataset row."""
-    keys = ("id", "task", "source", "source_language", "target_language", "question")
-    return {k: row[k] for k in keys if row.get(k) is not None}
+logger = get_logger(__name__)
 
 
 def summarise(results: list[dict], reward_key: str) -> dict[str, float]:
@@ -47,15 +47,13 @@ def summarise(results: list[dict], reward_key: str) -> dict[str, float]:
 class PluralismEvalCallback(TrainerCallback):
     """Score generations on a held-out split at train begin, every N steps and at train end."""
 
-    def __init__(self, held_out, task: str, output_dir: str | Path, pluralism_scorer=None, fidelity_scorer=None,
-                 every_n_steps: int = 50, max_new_tokens: int = 128, batch_size: int = 8,
-                 temperature: float = 0.0, table_rows: int = 8, tokenizer=None, extra: dict | None = None):
-        if pluralism_scorer is None and fidelity_scorer is None:
-            raise ValueError("PluralismEvalCallback needs a pluralism or a fidelity scorer")
+    def __init__(self, held_out, task: str, output_dir: str | Path, scorer, every_n_steps: int = 50,
+                 max_new_tokens: int = 128, batch_size: int = 8, temperature: float = 0.0, table_rows: int = 8,
+                 tokenizer=None, extra: dict | None = None):
         self.rows = [dict(row) for row in held_out]
-        self.task = task
+        self.task = get_task(task)
         self.path = Path(output_dir) / EVAL_FILE
-        self.pluralism, self.fidelity = pluralism_scorer, fidelity_scorer
+        self.scorer = scorer  # the task's scorer: score_batch(records, texts)
         self.every_n_steps, self.max_new_tokens = every_n_steps, max_new_tokens
         self.batch_size, self.temperature, self.table_rows = batch_size, temperature, table_rows
         self.tokenizer = tokenizer
@@ -100,25 +98,13 @@ class PluralismEvalCallback(TrainerCallback):
         return record
 
     def score(self, texts: list[str]) -> dict:
-        metrics: dict[str, float] = {}
-        signatures: dict[str, str] = {}
-        samples = []
-        for name, scorer in (("pluralism", self.pluralism), ("fidelity", self.fidelity)):
-            if scorer is None:
-                continue
-            results = []
-            for row, text in zip(self.rows, texts, strict=True):
-                if name == "pluralism":
-                    results.extend(scorer.score(json.loads(row["debate"]), [text]))
-                else:
-                    results.extend(scorer.score(rewrite_item(row), [text]))
-            metrics.update({(k if k == name else f"{name}/{k}"): v for k, v in summarise(results, name).items()})
-            signatures[name] = results[0]["signature"]
-            for n, (row, result) in enumerate(zip(self.rows, results, strict=True)):
-                if len(samples) <= n:
-                    samples.append({"id": row.get("debate_id") if self.task == "summarize" else row.get("id"), "text": texts[n]})
-                samples[n][name] = result[name]
-        return {"metrics": metrics, "signature": signatures, "n": len(texts), "samples": samples[: self.table_rows]}
+        name = self.task.score_key
+        results = self.scorer.score_batch([self.task.record_of_row(row) for row in self.rows], texts)
+        metrics = {(k if k == name else f"{name}/{k}"): v for k, v in summarise(results, name).items()}
+        samples = [{"id": self.task.row_id(row), "text": text, name: result[name]}
+                   for row, text, result in zip(self.rows, texts, results, strict=True)]
+        return {"metrics": metrics, "signature": {name: results[0]["signature"]}, "n": len(texts),
+                "samples": samples[: self.table_rows]}
 
     def log_wandb(self, logs: dict, record: dict, texts: list[str], step: int) -> None:
         try:
@@ -127,7 +113,7 @@ class PluralismEvalCallback(TrainerCallback):
             return
         if wandb.run is None:
             return
-        columns = ["step", "id", "completion"] + [k for k in ("pluralism", "fidelity") if k in record["signature"]]
+        columns = ["step", "id", "completion", *record["signature"]]
         table = wandb.Table(columns=columns)
         for sample in record["samples"]:
             table.add_data(step, sample["id"], sample["text"], *[sample[k] for k in columns[3:]])
@@ -135,6 +121,33 @@ class PluralismEvalCallback(TrainerCallback):
         wandb.log({**logs, "eval_hook/samples": table, "train/global_step": step})
         for name, signature in record["signature"].items():
             wandb.run.summary[f"eval_hook/{name}_signature"] = signature
+
+
+def read_eval_log(path: Path, up_to_step: int | None = None) -> EvalResults | None:
+    """The eval hook's last entry in `eval_metrics.jsonl` (the last at or before `up_to_step`)."""
+    chosen, chosen_line = None, None
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise UsageError(f"{path}:{number}: not JSON ({err}); fix or remove the line") from err
+            if not isinstance(entry, dict) or not isinstance(entry.get("metrics"), Mapping):
+                raise UsageError(f"{path}:{number}: metrics: missing; each line needs a metrics object")
+            step = entry.get("step")
+            if up_to_step is None or not isinstance(step, int) or step <= up_to_step:
+                chosen, chosen_line = entry, number
+    if chosen is None:
+        return None
+    scores, skipped = scores_from_metrics(chosen["metrics"], chosen.get("signature"), suite=chosen.get("suite"),
+                              task=chosen.get("task"), default_n=chosen.get("n"))
+    if not scores:
+        raise UsageError(f"{path}:{chosen_line}: metrics: no metric is a finite number")
+    step = chosen.get("step")
+    where = f"step {step}" if step is not None else f"line {chosen_line}"
+    return EvalResults(scores=scores, source=f"training eval hook ({path.name}, {where})", skipped=skipped)
 
 
 class SaveOnInterrupt(TrainerCallback):
@@ -150,7 +163,7 @@ class SaveOnInterrupt(TrainerCallback):
         if self.received is not None:
             raise KeyboardInterrupt
         self.received = signum
-        print(f"signal {signum}: saving a checkpoint after this step, then stopping", flush=True)
+        logger.warning(f"signal {signum}: saving a checkpoint after this step, then stopping")
 
     def on_train_begin(self, args, state, control, **kwargs):
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -11,7 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pluralign.data.jsonl import read_outputs
+from pluralign.log import get_logger
+from pluralign.tasks import DEBATE, get_task
 from pluralign.train.recipe import RecipeError
+
+logger = get_logger(__name__)
 
 
 def read_records(path: str | Path) -> tuple[str, list[dict]]:
@@ -35,18 +39,19 @@ def build_prompts(recipe):
     """The task's prompt dataset (conversational `prompt` plus the columns the rewards read)."""
     from pluralign.data import tasks
 
+    task = get_task(recipe.task)
     kind, records = read_records(recipe.data.path)
-    if recipe.task == "summarize":
+    if task.record == DEBATE:
         if kind != "debates":
-            raise RecipeError(recipe.path, "data.path", f"{recipe.data.path} holds rewrite items; summarize needs debates")
+            raise RecipeError(recipe.path, "data.path", f"{recipe.data.path} holds rewrite items; {task.name} needs debates")
         return tasks.build_summarize_dataset(records, max_comments=recipe.data.max_comments, seed=recipe.seed)
     if kind == "debates":
-        records = list(tasks.rewrite_items(records, recipe.task, target_language=recipe.data.target_language,
+        records = list(tasks.rewrite_items(records, task.name, target_language=recipe.data.target_language,
                                            per_debate=recipe.data.per_debate, seed=recipe.seed))
     else:
-        records = [item for item in records if item["task"] == recipe.task]
+        records = [item for item in records if item["task"] == task.name]
     if not records:
-        raise RecipeError(recipe.path, "data.path", f"{recipe.data.path} gives no {recipe.task} items")
+        raise RecipeError(recipe.path, "data.path", f"{recipe.data.path} gives no {task.name} items")
     return tasks.build_rewrite_dataset(records)
 
 
@@ -64,39 +69,31 @@ def split_prompts(recipe, dataset):
     return dataset, held_out
 
 
-def row_id(row: dict, task: str) -> str:
-    """The id an outputs/candidates line refers to: the debate id (summarize) or the item id."""
-    return row["debate_id"] if task == "summarize" else row["id"]
-
-
-def text_field(task: str) -> str:
-    return "summary" if task == "summarize" else "output"
-
-
 def read_texts_by_id(path: str | Path, task: str) -> dict[str, list[str]]:
-    """{id: [texts]} from an outputs/candidates JSONL (`summary` for summarize, `output` otherwise)."""
+    """{id: [texts]} from an outputs/candidates JSONL (the task's text field: `summary` or `output`)."""
+    field = get_task(task).text_field
     by_id: dict[str, list[str]] = {}
-    for _, obj in read_outputs(path, text_field(task)):
-        by_id.setdefault(obj["id"], []).append(obj[text_field(task)])
+    for _, obj in read_outputs(path, field):
+        by_id.setdefault(obj["id"], []).append(obj[field])
     return by_id
 
 
 def sft_dataset(recipe, prompts):
     """Prompt-completion rows (conversational) for SFTTrainer, from `sft_targets` or the data's own
     `summary` fields; prompts without a target are counted and left out."""
+    task = get_task(recipe.task)
     if recipe.sft_targets:
-        targets = {i: texts[0] for i, texts in read_texts_by_id(recipe.sft_targets, recipe.task).items()}
+        targets = {i: texts[0] for i, texts in read_texts_by_id(recipe.sft_targets, task.name).items()}
     else:
         _, records = read_records(recipe.data.path)
-        field = text_field(recipe.task)
-        targets = {r["id"]: r[field] for r in records if isinstance(r.get(field), str)}
-    ids = [row_id(row, recipe.task) for row in prompts]
+        targets = {r["id"]: r[task.text_field] for r in records if isinstance(r.get(task.text_field), str)}
+    ids = [task.row_id(row) for row in prompts]
     keep = [i for i, rid in enumerate(ids) if rid in targets]
     if not keep:
         where = recipe.sft_targets or recipe.data.path
         raise RecipeError(recipe.path, "sft_targets", f"{where} has no target for any prompt id (e.g. {ids[:3]})")
     missing = len(ids) - len(keep)
     if missing:
-        print(f"sft: {missing} prompt(s) without a target left out", flush=True)
+        logger.info(f"sft: {missing} prompt(s) without a target left out")
     rows = prompts.select(keep)
-    return rows.map(lambda row: {"completion": [{"role": "assistant", "content": targets[row_id(row, recipe.task)]}]})
+    return rows.map(lambda row: {"completion": [{"role": "assistant", "content": targets[task.row_id(row)]}]})

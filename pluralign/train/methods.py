@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pluralign.log import get_logger
 from pluralign.train import data, pairs
 from pluralign.train.recipe import RecipeError
 from pluralign.train.rewards import reward_setup
+
+logger = get_logger(__name__)
 
 
 def train_sft(recipe, model_path, tokenizer, args, train_rows, callbacks, resume):
@@ -90,7 +93,7 @@ def train_reward(recipe, model_path, tokenizer, args, train_rows, callbacks, res
     if recipe.pairs.source == "on_policy":
         from transformers import AutoModelForCausalLM
 
-        from pluralign.train.run import load_tokenizer
+        from pluralign.train.model import load_tokenizer
 
         sampler = (AutoModelForCausalLM.from_pretrained(recipe.pairs.sampler),
                    load_tokenizer(recipe, recipe.pairs.sampler))
@@ -120,7 +123,7 @@ def build_pairs(recipe, rows: list[dict], model, tokenizer, iteration: int = 0):
     specs, funcs = reward_setup(recipe)
     scores = pairs.score_candidates(rows, candidates, funcs, [s.weight for s in specs])
     kept, stats = pairs.best_vs_worst(rows, candidates, scores, settings.min_margin)
-    print(f"pairs (round {iteration}): {stats.describe()}", flush=True)
+    logger.info(f"pairs (round {iteration}): {stats.describe()}")
     if PartialState().is_main_process:
         path = Path(recipe.output_dir) / "pairs.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)

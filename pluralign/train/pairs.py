@@ -85,9 +85,9 @@ def extractive_candidates(row: dict, k: int, sentences: int, seed: int = 0) -> l
 
 
 def candidates_from_file(rows: list[dict], by_id: dict[str, list[str]], task: str) -> list[list[str]]:
-    from pluralign.train.data import row_id
+    from pluralign.tasks import get_task
 
-    return [by_id.get(row_id(row, task), []) for row in rows]
+    return [by_id.get(get_task(task).row_id(row), []) for row in rows]
 
 
 def on_policy_candidates(model, tokenizer, rows: list[dict], k: int, max_new_tokens: int,

@@ -1,4 +1,4 @@
-"""Training recipes: one YAML file per run, in the TRL / alignment-handbook manner (DESIGN §9).
+"""Training recipes: one YAML file per run, in the TRL / alignment-handbook manner (docs/design.md §9).
 
 A recipe names the model, the data, the task, the method, the TRL config fields for that method
 (`training:`, built into TRL's own config class), the LoRA settings (`lora:`, a peft LoraConfig),
@@ -26,7 +26,13 @@ from typing import Any
 
 import yaml
 
-TASKS = ("summarize", "reformulate", "translate")
+from pluralign.errors import PluralignError
+from pluralign.log import get_logger
+from pluralign.tasks import DEBATE, TASKS
+
+logger = get_logger(__name__)
+
+DEFAULT_BACKEND = "embedding:all-MiniLM-L6-v2"
 METHODS = ("sft", "dpo", "grpo", "rloo", "reward")
 TINY_PREFIX = "tiny:"
 # Anything that looks like a credential is masked in logs and in the saved recipe copy.
@@ -34,7 +40,7 @@ SECRET_KEY = re.compile(r"token|key|secret|password|passwd|credential", re.I)
 SECRET_VALUE = re.compile(r"^(hf_[A-Za-z0-9]{8,}|[0-9a-f]{40})$")
 
 
-class RecipeError(ValueError):
+class RecipeError(PluralignError):
     """A bad recipe, located: `FILE: key.path: message`."""
 
     def __init__(self, path: Any, key: str, message: str):
@@ -70,13 +76,19 @@ class DataSection:
 
 @dataclass
 class RewardsSection:
-    pluralism: float = 0.0  # weight of pluralism_reward (summarize)
-    fidelity: float = 0.0  # weight of fidelity_reward (reformulate, translate)
-    backend: str = "embedding:all-MiniLM-L6-v2"
-    reward_model: str | None = None  # a distilled reward model (method `reward`), used in place of the scorers
-    reward_model_weight: float = 1.0
-    pluralism_options: dict = field(default_factory=dict)  # extra make_pluralism_reward settings
-    fidelity_options: dict = field(default_factory=dict)
+    # Each entry: a name in pluralign.rewards.registry (pluralism, representation, fidelity), a
+    # reward-model folder (TRL scores with it), or a dotted path to your own TRL reward function.
+    funcs: list = field(default_factory=list)
+    weights: list | None = None  # one per func (default 1.0 each); TRL's reward_weights
+    backend: str = DEFAULT_BACKEND  # the scoring backend of the built-in rewards
+    options: dict = field(default_factory=dict)  # {func name: {setting: value}} for built-in rewards
+    # Deprecated (pluralign 0.1): read and turned into funcs/weights/options, with a note.
+    pluralism: float | None = None
+    fidelity: float | None = None
+    reward_model: str | None = None
+    reward_model_weight: float | None = None
+    pluralism_options: dict | None = None
+    fidelity_options: dict | None = None
 
 
 @dataclass
@@ -274,7 +286,7 @@ def find_path(value: str, recipe_path: Any) -> Path:
     return candidate
 
 
-def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = (), check_files: bool = True) -> Recipe:
     path = Path(path)
     if not path.is_file():
         raise RecipeError(path, "", "no such recipe file; check the path")
@@ -291,7 +303,7 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         # training_args.bin and W&B configs would keep it: credentials stay in the environment.
         raise RecipeError(path, secret, "looks like a credential; recipes hold none: set HF_TOKEN / "
                           "WANDB_API_KEY in the environment instead")
-    return recipe_from_dict(raw, path)
+    return recipe_from_dict(raw, path, check_files=check_files)
 
 
 def find_secret(raw: Any, prefix: str = "") -> str | None:
@@ -325,8 +337,10 @@ def _section(raw: dict, name: str, path: Any):
     return cls(**values)
 
 
-def recipe_from_dict(raw: dict, path: Any = "<recipe>") -> Recipe:
-    """Check every section; raise RecipeError naming the file and the key at the first problem."""
+def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True) -> Recipe:
+    """Check every section; raise RecipeError naming the file and the key at the first problem.
+    `check_files=False` reads a recipe away from its files (a saved copy next to the weights):
+    data paths need not exist and rewards are not imported."""
     for key in raw:
         if key not in TOP_LEVEL:
             close = difflib.get_close_matches(str(key), sorted(TOP_LEVEL), n=1)
@@ -343,7 +357,7 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>") -> Recipe:
     if not sections["data"].path:
         raise RecipeError(path, "data.path", "missing: a debates or rewrite-items JSONL, or a Dataset folder")
     data_path = find_path(sections["data"].path, path)
-    if not data_path.exists():
+    if check_files and not data_path.exists():
         raise RecipeError(path, "data.path", f"{data_path}: no such file or folder")
     sections["data"].path = str(data_path)
     if sections["pairs"].candidates:
@@ -376,26 +390,23 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>") -> Recipe:
         check_fields(LoraConfig, lora, path, "lora.")
 
     rewards, pairs = sections["rewards"], sections["pairs"]
-    if method in ("grpo", "rloo", "dpo", "reward"):
-        needed = "pluralism" if task == "summarize" else "fidelity"
-        wrong = "fidelity" if task == "summarize" else "pluralism"
-        if getattr(rewards, wrong):
-            raise RecipeError(path, f"rewards.{wrong}", f"{wrong}_reward does not apply to the {task} task; use rewards.{needed}")
-        if not getattr(rewards, needed) and not rewards.reward_model:
-            raise RecipeError(path, f"rewards.{needed}", f"a {method} run needs a reward: give rewards.{needed} a weight > 0 (or rewards.reward_model)")
-    if method in ("dpo", "reward"):
+    migrate_rewards(rewards, task, path)
+    if check_files:
+        check_rewards(rewards, method, task, path)
+    if method in ("dpo", "reward") and check_files:
         if pairs.source not in ("candidates", "on_policy", "extractive"):
             raise RecipeError(path, "pairs.source", f"unknown pair source {pairs.source!r}; choose candidates, on_policy or extractive")
         if pairs.source == "candidates" and not (pairs.candidates and Path(pairs.candidates).is_file()):
             raise RecipeError(path, "pairs.candidates", f"{pairs.candidates!r}: no such candidates file")
-        if pairs.source == "extractive" and task != "summarize":
-            raise RecipeError(path, "pairs.source", "extractive candidates exist for summarize only")
+        if pairs.source == "extractive" and TASKS[task].record != DEBATE:
+            raise RecipeError(path, "pairs.source", "extractive candidates are drawn from a debate's comments: "
+                              f"they exist for tasks built from debates, not for {task}")
         if method == "reward" and pairs.source == "on_policy" and not pairs.sampler:
             raise RecipeError(path, "pairs.sampler", "a reward model trained on on_policy pairs needs a causal LM to sample from")
         if method == "reward" and pairs.iterations != 1:
             raise RecipeError(path, "pairs.iterations", "iterations apply to on-policy dpo only")
     sft_targets = str(find_path(raw["sft_targets"], path)) if raw.get("sft_targets") else None
-    if method == "sft" and sft_targets and not Path(sft_targets).is_file():
+    if check_files and method == "sft" and sft_targets and not Path(sft_targets).is_file():
         raise RecipeError(path, "sft_targets", f"{sft_targets}: no such file")
     if sections["eval_hook"].enabled and not 0 < sections["eval_hook"].held_out < 1:
         raise RecipeError(path, "eval_hook.held_out", "a share of the data in (0, 1); or set eval_hook.enabled=false")
@@ -404,6 +415,81 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>") -> Recipe:
         path=str(path), raw=raw, task=task, method=method, training=training, lora=lora or None,
         sft_targets=sft_targets, output_dir=str(training["output_dir"]), seed=int(seed), **sections,
     )
+
+
+DEPRECATED_REWARD_KEYS = ("pluralism", "fidelity", "reward_model", "reward_model_weight", "pluralism_options",
+                          "fidelity_options")
+
+
+def migrate_rewards(rewards: RewardsSection, task: str, path: Any) -> None:
+    """Apply the 0.1 keys as aliases: `pluralism: W` / `fidelity: W` set that reward's weight in
+    funcs/weights (adding it, or dropping it at 0), `reward_model: DIR` adds a reward model, and
+    `*_options` become `options`. Recipes and overrides written for 0.1 keep working."""
+    given = [k for k in DEPRECATED_REWARD_KEYS if getattr(rewards, k) not in (None, {})]
+    if not given:
+        return
+    funcs = list(rewards.funcs)
+    weights = list(rewards.weights) if rewards.weights is not None else [1.0] * len(funcs)
+    options = dict(rewards.options)
+    for name in ("pluralism", "fidelity"):
+        weight = getattr(rewards, name)
+        if weight is not None and name in funcs:
+            if weight:
+                weights[funcs.index(name)] = weight
+            else:
+                del weights[funcs.index(name)]
+                funcs.remove(name)
+        elif weight:
+            funcs.append(name)
+            weights.append(weight)
+        if getattr(rewards, f"{name}_options"):
+            options[name] = {**options.get(name, {}), **getattr(rewards, f"{name}_options")}
+    if rewards.reward_model:
+        funcs.append(rewards.reward_model)
+        weights.append(1.0 if rewards.reward_model_weight is None else rewards.reward_model_weight)
+    rewards.funcs, rewards.weights, rewards.options = funcs, weights, options
+    for key in DEPRECATED_REWARD_KEYS:
+        setattr(rewards, key, None)
+    logger.warning(f"{path}: rewards.{', rewards.'.join(given)} are deprecated aliases; this recipe now reads "
+                   f"rewards: {{funcs: {funcs}, weights: {weights}}}")
+
+
+def check_rewards(rewards: RewardsSection, method: str, task: str, path: Any) -> None:
+    """Each reward resolves, applies to the task and finds the dataset columns it reads; the
+    weights are one non-negative number per reward. Located errors, before any model is built."""
+    import math
+
+    from pluralign.rewards.registry import REWARDS, resolve_reward
+
+    if rewards.weights is not None and len(rewards.weights) != len(rewards.funcs):
+        raise RecipeError(path, "rewards.weights", f"{len(rewards.weights)} weight(s) for {len(rewards.funcs)} "
+                          "reward(s); give one weight per entry of rewards.funcs")
+    for i, weight in enumerate(rewards.weights or []):
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+            raise RecipeError(path, f"rewards.weights[{i}]", f"must be a number >= 0, got {weight!r}")
+    for name in rewards.options:
+        if name not in rewards.funcs:
+            raise RecipeError(path, f"rewards.options.{name}", f"{name!r} is not in rewards.funcs {rewards.funcs}")
+    columns = TASKS[task].columns
+    for i, name in enumerate(rewards.funcs):
+        where = f"rewards.funcs[{i}]"
+        if isinstance(name, str) and "/" in name:  # a reward-model folder, relative to here or the recipe
+            name = rewards.funcs[i] = str(find_path(name, path))
+        try:
+            reward = resolve_reward(name)
+        except PluralignError as err:
+            raise RecipeError(path, where, str(err)) from None
+        if reward.tasks is not None and task not in reward.tasks:
+            fits = [n for n, e in REWARDS.items() if task in e.tasks]
+            raise RecipeError(path, where, f"{name} judges {', '.join(reward.tasks)} outputs, not {task}; "
+                              f"for {task} use {', '.join(fits) or 'a reward of your own'}")
+        missing = [c for c in reward.columns if c not in columns]
+        if missing:
+            raise RecipeError(path, where, f"{name} reads the column(s) {missing}, which the {task} dataset lacks "
+                              f"(it has {', '.join(columns)})")
+    if method in ("grpo", "rloo", "dpo", "reward") and not rewards.funcs:
+        default = TASKS[task].reward
+        raise RecipeError(path, "rewards.funcs", f"a {method} run needs a reward: e.g. rewards: {{funcs: [{default}]}}")
 
 
 def validate_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:

@@ -1,8 +1,8 @@
 """The recipe's `rewards:` section as TRL reward functions and weights.
 
-Summarize runs are rewarded with `pluralism_reward`, rewrite runs with `fidelity_reward`
-(pluralign.rewards.adapters); a reward model distilled by the `reward` method can stand in for
-them, or be added to them (TRL accepts a model path as a reward function).
+Each entry of `rewards.funcs` is resolved by the reward registry (`pluralign.rewards.registry`):
+a built-in reward (built with the recipe's backend and its options), a reward-model folder (TRL
+loads it and scores with it), or the user's own function. The recipe checked all of them at load.
 """
 
 from __future__ import annotations
@@ -13,33 +13,21 @@ from typing import Any
 
 @dataclass
 class RewardSpec:
-    name: str  # pluralism | fidelity | reward_model
+    name: str  # as rewards.funcs gives it
     weight: float
     options: dict = field(default_factory=dict)
-    path: str | None = None  # reward_model only
 
 
 def reward_setup(recipe, load: bool = True) -> tuple[list[RewardSpec], list[Any]]:
-    """The rewards a recipe asks for; with load=True also the callables TRL takes as reward_funcs."""
+    """The rewards a recipe asks for; with load=True also what TRL takes as `reward_funcs`."""
+    from pluralign.rewards.registry import resolve_reward
+
     rewards = recipe.rewards
-    specs = []
-    if rewards.pluralism:
-        specs.append(RewardSpec("pluralism", float(rewards.pluralism), dict(rewards.pluralism_options)))
-    if rewards.fidelity:
-        specs.append(RewardSpec("fidelity", float(rewards.fidelity), dict(rewards.fidelity_options)))
-    if rewards.reward_model:
-        specs.append(RewardSpec("reward_model", float(rewards.reward_model_weight), path=rewards.reward_model))
-    funcs = [build_reward_func(spec, rewards.backend) for spec in specs] if load else []
+    weights = rewards.weights if rewards.weights is not None else [1.0] * len(rewards.funcs)
+    specs = [RewardSpec(str(name), float(weight), dict(rewards.options.get(name) or {}))
+             for name, weight in zip(rewards.funcs, weights, strict=True)]
+    funcs = [resolve_reward(spec.name).build(rewards.backend, spec.options) for spec in specs] if load else []
     return specs, funcs
-
-
-def build_reward_func(spec: RewardSpec, backend: str):
-    if spec.name == "reward_model":
-        return spec.path  # TRL loads it as a sequence classifier and scores with it
-    from pluralign.rewards import adapters
-
-    factory = {"pluralism": adapters.make_pluralism_reward, "fidelity": adapters.make_fidelity_reward}[spec.name]
-    return factory(backend=backend, **spec.options)
 
 
 def weighted_scores(funcs: list, weights: list[float], prompts: list, completions: list, columns: dict) -> list[float]:

@@ -3,22 +3,27 @@
 It reads like an alignment-handbook script: parse the recipe, seed, load the data, set up the
 model, tokenizer and LoRA, build the TRL trainer for the method, train (resuming when asked),
 save (safetensors) and write the resolved recipe next to the weights. `accelerate launch -m
-pluralign.train` and `torchrun -m pluralign.train` run this same `main`.
+pluralign.train` and `torchrun -m pluralign.train` run the same command (`pluralign/train/__main__.py`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
 
-from pluralign.data.schema import DataError
-from pluralign.train.recipe import TINY_PREFIX, Recipe, RecipeError, load_recipe, validate_recipe
+from pluralign.tasks import get_task
+from pluralign.train.model import (
+    device_changes,
+    load_tokenizer,
+    model_init_kwargs,
+    resolve_model_path,
+)
+from pluralign.train.recipe import Recipe, load_recipe, validate_recipe
 
 
 def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -30,87 +35,17 @@ def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_arg_parser().parse_args(argv)
-    return run_from_args(args)
-
-
 def run_from_args(args: argparse.Namespace) -> int:
-    try:
-        if args.dry_run:
-            built = validate_recipe(args.recipe, args.overrides)
-            recipe = built["recipe"]
-            specs, _ = built["rewards"]
-            print(f"{recipe.path}: valid {recipe.method} recipe for {recipe.task}: "
-                  f"{type(built['training']).__name__}, lora={'yes' if built['lora'] else 'no'}, "
-                  f"rewards={', '.join(f'{s.name}×{s.weight:g}' for s in specs) or 'none'}")
-            return 0
-        train(load_recipe(args.recipe, args.overrides))
+    if args.dry_run:
+        built = validate_recipe(args.recipe, args.overrides)
+        recipe = built["recipe"]
+        specs, _ = built["rewards"]
+        print(f"{recipe.path}: valid {recipe.method} recipe for {recipe.task}: "
+              f"{type(built['training']).__name__}, lora={'yes' if built['lora'] else 'no'}, "
+              f"rewards={', '.join(f'{s.name}×{s.weight:g}' for s in specs) or 'none'}")
         return 0
-    except (RecipeError, DataError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-
-
-# --- model and tokenizer ----------------------------------------------------------------------
-
-
-def resolve_model_path(recipe: Recipe) -> str:
-    """The model's id or folder; a `tiny:` model is built (once, by the main process) under output_dir."""
-    if not recipe.is_tiny:
-        return recipe.model.name_or_path
-    from accelerate import PartialState
-
-    from pluralign.tiny import build_tiny_causal_lm
-
-    kind = recipe.model.name_or_path[len(TINY_PREFIX):]
-    if kind != "llama":
-        raise RecipeError(recipe.path, "model.name_or_path", f"unknown tiny model {kind!r}; use tiny:llama")
-    path = Path(recipe.output_dir) / "base-model"
-    # Needs the distributed state that the TRL config sets up: before it, accelerate's PartialState
-    # under `torchrun` on CPUs calls every rank the main one, and all of them would build at once.
-    with PartialState().main_process_first():
-        if not path.is_dir():
-            # Built aside and renamed into place: a run killed mid-write must not leave a
-            # half-written model that the next run (or a resume) takes as complete.
-            partial = path.with_name(f"{path.name}.partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            try:
-                build_tiny_causal_lm(partial, hidden_size=recipe.model.tiny_hidden_size,
-                                     num_layers=recipe.model.tiny_num_layers, seed=recipe.seed)
-                partial.rename(path)
-            finally:
-                shutil.rmtree(partial, ignore_errors=True)
-            print(f"{recipe.path}: built a random-initialised tiny model in {path}", flush=True)
-    return str(path)
-
-
-def model_init_kwargs(recipe: Recipe) -> dict:
-    section = recipe.model
-    kwargs = {"dtype": section.dtype, "trust_remote_code": section.trust_remote_code,
-              "revision": section.revision, "attn_implementation": section.attn_implementation}
-    return {k: v for k, v in kwargs.items() if v is not None}
-
-
-def load_tokenizer(recipe: Recipe, path: str):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=recipe.model.trust_remote_code,
-                                              revision=recipe.model.revision)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
-
-
-def device_changes(recipe: Recipe) -> dict:
-    """On a machine without a GPU, train in float32 on the CPU (TRL configs default to bf16)."""
-    import torch
-
-    if torch.cuda.is_available():
-        return {}
-    if recipe.training.get("bf16") or recipe.training.get("fp16"):
-        print(f"{recipe.path}: no GPU here; training in float32 on the CPU", flush=True)
-    return {"use_cpu": True, "bf16": False, "fp16": False}
+    train(load_recipe(args.recipe, args.overrides))
+    return 0
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -180,27 +115,17 @@ def eval_hook(recipe: Recipe, held_out, tokenizer):
     settings = recipe.eval_hook
     if not settings.enabled or held_out is None or recipe.method == "reward":
         return None
+    from pluralign.rewards.backends import get_backend
     from pluralign.train.callbacks import PluralismEvalCallback
 
-    scorers = build_scorers(recipe)
+    task = get_task(recipe.task)
+    options = recipe.rewards.options.get(task.score_key) or {}
+    scorer = task.make_scorer(get_backend(recipe.rewards.backend), **options)
     return PluralismEvalCallback(
-        held_out, recipe.task, recipe.output_dir, every_n_steps=settings.every_n_steps,
+        held_out, task.name, recipe.output_dir, scorer=scorer, every_n_steps=settings.every_n_steps,
         max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
-        temperature=settings.temperature, table_rows=settings.table_rows, tokenizer=tokenizer, **scorers,
+        temperature=settings.temperature, table_rows=settings.table_rows, tokenizer=tokenizer,
     )
-
-
-def build_scorers(recipe: Recipe) -> dict:
-    from pluralign.rewards.backends import get_backend
-
-    backend = get_backend(recipe.rewards.backend)
-    if recipe.task == "summarize":
-        from pluralign.rewards.pluralism import PluralismScorer
-
-        return {"pluralism_scorer": PluralismScorer(backend, **recipe.rewards.pluralism_options)}
-    from pluralign.rewards.fidelity import FidelityScorer
-
-    return {"fidelity_scorer": FidelityScorer(backend, **recipe.rewards.fidelity_options)}
 
 
 def _finish_wandb() -> None:

@@ -1,7 +1,8 @@
-"""`make demo`: the main job end to end, offline, on a CPU, through the CLI and recipes a user runs.
+"""`make demo` (`python scripts/demo.py`): the main job end to end, offline, on a CPU, through the
+CLI and recipes a user runs.
 
 1. Data: synthetic debates with a small minority group (`pluralign data synth`), the shipped Polis
-   excerpt, and majority-biased target summaries (`majority_biased_summaries`, below).
+   excerpt, and majority-biased target summaries (`pluralign.data.synth.majority_biased_summaries`).
 2. SFT a tiny random-initialised Llama on those targets (`pluralign train recipes/demo/sft.yaml`):
    a summariser that mostly leaves the minority out, as LLM summarisers tend to.
 3. Benchmark it (`pluralign eval --model ...`): eval-before.
@@ -12,10 +13,10 @@
 7. Export the checkpoint with its model card (`pluralign export ... --report`).
 
 Every step is printed as the command it runs, so it can be copied; the commands run in this
-process (`pluralign.cli.main`). Outputs go to runs/demo/; a small copy (tables, reports, plot,
-model card, console log; no weights) goes to docs/demo/. `--quick` runs every step with a few
-training steps and few debates, to check the wiring (about 4 minutes; tests/test_demo.py
-tests the pieces).
+process (`pluralign.cli.main`). Outputs go to runs/demo/; `--update-docs` also refreshes the
+small committed copy in docs/demo/ (tables, reports, plot, model card, console log; no weights).
+`--quick` runs every step with a few training steps and few debates, to check the wiring (about 4
+minutes; tests/test_demo.py tests the pieces).
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ import contextlib
 import io
 import json
 import os
-import random
-import re
 import shlex
 import shutil
 import sys
@@ -35,6 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from pluralign.data.jsonl import read_jsonl, write_jsonl
+from pluralign.data.synth import majority_biased_summaries, mentions_minority, smallest_group
+from pluralign.tiny import build_tiny_bpe_causal_lm
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path("runs/demo")
@@ -62,105 +65,6 @@ class Plan:
             "training.max_steps=2", "training.per_device_train_batch_size=4", "eval_hook.every_n_steps=1",
             "eval_hook.n_samples=2", "eval_hook.held_out=0.1", "eval_hook.max_new_tokens=8", "report_to=none"),
             grpo_overrides=("training.num_generations=2", "training.max_completion_length=8"))
-
-
-# --- the majority-biased summariser's targets ------------------------------------------------
-
-
-def comments_by_group(debate: dict) -> dict[str, list[str]]:
-    """Comment texts by their ground-truth `group` (synthetic debates carry it on every comment)."""
-    groups: dict[str, list[str]] = {}
-    for comment in debate["comments"]:
-        if not comment.get("group"):
-            raise ValueError(f"debate {debate['id']}: comment {comment['id']} has no ground-truth group; "
-                             "majority-biased targets need debates from `pluralign data synth`")
-        groups.setdefault(comment["group"], []).append(comment["text"])
-    return groups
-
-
-def smallest_group(debate: dict) -> str:
-    """The group with the fewest participants (ties: the first name)."""
-    sizes: dict[str, int] = {}
-    for group in debate["groups"].values():
-        sizes[group] = sizes.get(group, 0) + 1
-    return min(sorted(sizes), key=sizes.get)
-
-
-def majority_biased_summaries(debates: list[dict], minority_share: float = MINORITY_SHARE, seed: int = 0) -> list[dict]:
-    """One target summary per debate, as a biased summariser writes it: one comment of each
-    majority group (in random order), plus one comment of the smallest group in exactly
-    round(minority_share * len(debates)) debates. Outputs lines `{"id", "summary", "minority"}`.
-
-    The sentences and the debates chosen use separate seeded generators, so shares 0 and 1 give
-    the same majority sentences: the pair differs only by the minority's sentence."""
-    pick, choose = random.Random(seed), random.Random(seed + 1)
-    chosen = set(choose.sample(range(len(debates)), round(minority_share * len(debates))))
-    targets = []
-    for n, debate in enumerate(debates):
-        groups, minority = comments_by_group(debate), smallest_group(debate)
-        sentences = [pick.choice(groups[g]) for g in sorted(groups) if g != minority]
-        pick.shuffle(sentences)
-        minority_sentence = pick.choice(groups[minority])
-        if n in chosen:
-            sentences.append(minority_sentence)
-        targets.append({"id": debate["id"], "summary": " ".join(sentences), "minority": n in chosen})
-    return targets
-
-
-def _word_string(text: str) -> str:
-    return " " + " ".join(re.findall(r"\w+", text.casefold())) + " "
-
-
-def minority_sentences(debate: dict) -> list[str]:
-    """Sentences that only the smallest group wrote (its stance frames and reasons)."""
-    from pluralign.rewards.text import split_sentences
-
-    groups, minority = comments_by_group(debate), smallest_group(debate)
-    others = {_word_string(s) for g, texts in groups.items() if g != minority for t in texts for s in split_sentences(t)}
-    return sorted({s for t in groups[minority] for s in split_sentences(t) if _word_string(s) not in others})
-
-
-def mentions_minority(debate: dict, text: str) -> bool:
-    """Ground truth, independent of the scorer: does the text reproduce a sentence only the
-    minority wrote? (Compared as lower-case word sequences, so tokenizer spacing does not matter.)"""
-    words = _word_string(text)
-    return any(_word_string(s) in words for s in minority_sentences(debate))
-
-
-# --- the tiny language model ----------------------------------------------------------------
-
-# Every assistant turn ends with the eos token, so that SFT teaches the model to stop (the
-# generation prompt ends where the assistant's content starts).
-CHAT_TEMPLATE = (
-    "{% for message in messages %}{% if message['role'] == 'assistant' %}"
-    "assistant: {{ message['content'] }}{{ eos_token }}"
-    "{% else %}{{ message['role'] }}: {{ message['content'] }}\n{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}assistant:{% endif %}"
-)
-
-
-def build_tiny_lm(texts: list[str], out_dir: Path, vocab_size: int = 2000, hidden_size: int = 128,
-                  num_layers: int = 4, seed: int = 0) -> Path:
-    """A random-initialised Llama with a byte-level BPE vocabulary learned from `texts`, saved
-    with its tokenizer. pluralign.tiny reuses BERT's 30,522 WordPiece tokens, and on a CPU the
-    output layer over them costs about 90% of every step; 2,000 tokens learned from the demo's
-    debates make SFT and GRPO fit the time budget, and byte-level BPE still encodes any text."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    from pluralign.tiny import build_tiny_causal_lm
-
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=["<pad>", "<eos>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<eos>", pad_token="<pad>",
-                                        model_max_length=1024, model_input_names=["input_ids", "attention_mask"])
-    tokenizer.chat_template = CHAT_TEMPLATE
-    build_tiny_causal_lm(out_dir, hidden_size=hidden_size, num_layers=num_layers, seed=seed, tokenizer=tokenizer)
-    return out_dir
 
 
 # --- running and logging ---------------------------------------------------------------------
@@ -217,8 +121,8 @@ def heading(text: str) -> None:
     print(f"\n{'=' * 100}\n{text}\n{'=' * 100}", flush=True)
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load(path: Path) -> list[dict]:
+    return [record for _, record in read_jsonl(path)]
 
 
 def fmt(ci: dict | None, key: str = "mean") -> str:
@@ -241,9 +145,9 @@ def build_data(out: Path, plan: Plan) -> None:
     run(["data", "stats", str(data / "eval-debates.jsonl")])
     run(["data", "stats", str(POLIS)])
 
-    print(f"\n>>> python: pluralign.demo.majority_biased_summaries(train debates, minority_share={MINORITY_SHARE})")
-    train = read_jsonl(data / "train-debates.jsonl")
-    targets = majority_biased_summaries(train)
+    print(f"\n>>> python: pluralign.data.synth.majority_biased_summaries(train debates, minority_share={MINORITY_SHARE})")
+    train = load(data / "train-debates.jsonl")
+    targets = majority_biased_summaries(train, minority_share=MINORITY_SHARE)
     write_jsonl(data / "sft-targets.jsonl", targets)
     print(f"wrote {len(targets)} SFT targets to {data / 'sft-targets.jsonl'}: one comment of each majority group; "
           f"the minority's comment in {sum(t['minority'] for t in targets)} of them")
@@ -252,7 +156,7 @@ def build_data(out: Path, plan: Plan) -> None:
 
     # Can the reward see the minority at all? Score each eval debate's majority-only target and the
     # same target with the minority's sentence added, through the same scorer the reward uses.
-    evals = read_jsonl(data / "eval-debates.jsonl")
+    evals = load(data / "eval-debates.jsonl")
     without = majority_biased_summaries(evals, minority_share=0.0)
     with_minority = majority_biased_summaries(evals, minority_share=1.0)
     write_jsonl(data / "probe-targets.jsonl", [{**t, "variant": "majority only"} for t in without]
@@ -262,19 +166,13 @@ def build_data(out: Path, plan: Plan) -> None:
     run(["score", "summaries", "--debates", str(data / "eval-debates.jsonl"), "--outputs",
          str(data / "probe-targets.jsonl"), "--out", str(data / "probe-scores.jsonl")])
     probe = {}
-    for row in read_jsonl(data / "probe-scores.jsonl"):
+    for row in load(data / "probe-scores.jsonl"):
         debate = next(d for d in evals if d["id"] == row["id"])
         minority = smallest_group(debate)
         probe.setdefault(row["variant"], []).append((row["pluralism"], row["metrics"]["group_coverage"][minority]))
     for variant, values in probe.items():
         reward, coverage = np.mean(values, axis=0)
         print(f"  {variant:14s} reward {reward:.3f}   minority group coverage {coverage:.3f}   (n={len(values)})")
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    from pluralign.data.jsonl import write_jsonl as write
-
-    write(path, rows)
 
 
 def recipe_overrides(out: Path, plan: Plan, step: str) -> list[str]:
@@ -304,10 +202,10 @@ def minority_figures(out: Path, name: str) -> dict:
 
     report = json.loads((out / name / "report.json").read_text(encoding="utf-8"))
     suite = report["suites"]["summarize"]
-    debates = {d["id"]: d for d in read_jsonl(out / "data/eval-debates.jsonl")}
+    debates = {d["id"]: d for d in load(out / "data/eval-debates.jsonl")}
     minority = smallest_group(next(iter(debates.values())))
     by_debate: dict[str, list[dict]] = {}
-    for row in read_jsonl(out / name / "scores.jsonl"):
+    for row in load(out / name / "scores.jsonl"):
         by_debate.setdefault(row["id"], []).append(row)
     # One value per debate (its samples averaged), kept by debate id for the paired before/after difference.
     per_debate = {
@@ -350,8 +248,8 @@ def plot_training(out: Path, path: Path) -> list[dict]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = read_jsonl(out / "grpo/eval_metrics.jsonl")
-    debates = {d["id"]: d for d in read_jsonl(out / "data/train-debates.jsonl")}
+    records = load(out / "grpo/eval_metrics.jsonl")
+    debates = {d["id"]: d for d in load(out / "data/train-debates.jsonl")}
     points = []
     for record in records:
         samples = record.get("samples") or []
@@ -492,10 +390,11 @@ def demo(out: Path, plan: Plan) -> dict:
     heading("2. SFT a tiny random-initialised Llama on the majority-biased targets")
     from pluralign.data.tasks import summarize_prompt
 
-    print(f"\n>>> python: pluralign.demo.build_tiny_lm(texts of the training debates and targets, {out / 'base-model'})")
-    texts = [summarize_prompt(d) for d in read_jsonl(out / "data/train-debates.jsonl")]
-    texts += [t["summary"] for t in read_jsonl(out / "data/sft-targets.jsonl")]
-    build_tiny_lm(texts, out / "base-model")
+    print(f"\n>>> python: pluralign.tiny.build_tiny_bpe_causal_lm(texts of the training debates and targets, "
+          f"{out / 'base-model'})")
+    texts = [summarize_prompt(d) for d in load(out / "data/train-debates.jsonl")]
+    texts += [t["summary"] for t in load(out / "data/sft-targets.jsonl")]
+    build_tiny_bpe_causal_lm(texts, out / "base-model")
     print(f"wrote {out / 'base-model'}: a random-initialised Llama (hidden 128, 4 layers) with a 2,000-token BPE vocabulary")
     # Each training run gets its own process, as a user's does: W&B keeps one session per process
     # (a second run would log into the first one's folder), and the memory goes back when it ends.
@@ -518,10 +417,11 @@ def demo(out: Path, plan: Plan) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pluralign.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python scripts/demo.py", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where the runs go (default {DEFAULT_OUT})")
-    parser.add_argument("--docs", type=Path, default=None,
-                        help=f"where the small summary is copied (default {DEFAULT_DOCS}; none with --quick)")
+    parser.add_argument("--update-docs", action="store_true",
+                        help=f"also refresh the committed example run in {DEFAULT_DOCS}/ (tables, plot, card, log)")
+    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS, help=f"where --update-docs copies it (default {DEFAULT_DOCS})")
     parser.add_argument("--quick", action="store_true", help="a few steps of everything: checks the wiring, measures nothing")
     args = parser.parse_args(argv)
     if not (Path.cwd() / RECIPES).is_dir():
@@ -531,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
                        ("HF_DATASETS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
         os.environ.setdefault(key, value)
     plan = Plan.quick() if args.quick else Plan()
-    docs = args.docs or (None if args.quick else DEFAULT_DOCS)
+    docs = args.docs if args.update_docs else None
     args.out.mkdir(parents=True, exist_ok=True)
     chunks: list[str] = []
     start = time.time()

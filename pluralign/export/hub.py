@@ -1,0 +1,74 @@
+"""The Hub side of an export: what would be uploaded, the upload itself, and token hygiene.
+
+The token is whatever `huggingface_hub` resolves (HF_TOKEN, then the `hf auth login` file); it is
+never printed or written: `scrub` removes it (and anything shaped like a Hub token) from text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from pluralign import __version__
+from pluralign.export.checkpoint import ExportError
+from pluralign.log import get_logger
+
+logger = get_logger(__name__)
+HF_TOKEN_PATTERN = re.compile(r"hf_[A-Za-z0-9]{20,}")
+
+
+def scrub(text: str) -> str:
+    """Replace anything that looks like a Hub token (and the token in use) with <redacted>."""
+    from huggingface_hub import get_token
+
+    token = get_token()
+    if token:
+        text = text.replace(token, "<redacted>")
+    return HF_TOKEN_PATTERN.sub("<redacted>", text)
+
+
+def upload_listing(folder: str | Path) -> list[tuple[str, int]]:
+    """The files `upload_folder` would send, with their sizes in bytes."""
+    from huggingface_hub.hf_api import DEFAULT_IGNORE_PATTERNS
+    from huggingface_hub.utils import filter_repo_objects
+
+    folder = Path(folder)
+    paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    kept = filter_repo_objects(paths, ignore_patterns=DEFAULT_IGNORE_PATTERNS)
+    return [(path, (folder / path).stat().st_size) for path in kept]
+
+
+def format_listing(listing: list[tuple[str, int]]) -> Iterator[str]:
+    for path, size in listing:
+        yield f"{size:>14,d}  {path}"
+    yield f"{sum(size for _, size in listing):>14,d}  total ({len(listing)} files)"
+
+
+def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
+    """Create the repo if needed and upload the folder; returns the commit URL. The token is the one
+    `huggingface_hub` resolves; HF_ENDPOINT is read now, not at import."""
+    from huggingface_hub import HfApi, constants, get_token
+
+    if constants.is_offline_mode():
+        raise ExportError(
+            f"cannot push {folder} to {repo_id}: HF_HUB_OFFLINE is set (the Makefile sets it); "
+            "unset it to push, or use --dry-run to see what would be uploaded"
+        )
+    if get_token() is None:
+        raise ExportError(f"cannot push {folder} to {repo_id}: no Hugging Face token; set HF_TOKEN or run `hf auth login`")
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None)
+    try:
+        repo = api.create_repo(repo_id, private=True if private else None, exist_ok=True)
+        logger.info(f"uploading {folder} to {repo.repo_id}" + (" (private)" if private else ""))
+        commit = api.upload_folder(repo_id=repo.repo_id, folder_path=str(folder),
+                                   commit_message=f"Upload model exported by pluralign {__version__}")
+    except HfHubHTTPError as err:
+        raise ExportError(
+            f"pushing {folder} to {repo_id} failed: {err}\ncheck that the token (HF_TOKEN or `hf auth login`) "
+            f"may write to {repo_id.split('/')[0]}; the exported folder is complete and can be pushed again"
+        ) from err
+    return commit.commit_url
