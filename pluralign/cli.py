@@ -115,8 +115,9 @@ def add_data_commands(commands) -> None:
     data = commands.add_parser("data", help="import, validate, describe and generate deliberation data")
     data_cmds = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
 
-    p = data_cmds.add_parser("import-polis", help="convert a Polis export folder to one debate JSONL line")
-    p.add_argument("dir", help="folder with comments.csv, votes.csv, participants-votes.csv, summary.csv")
+    p = data_cmds.add_parser("import-polis", help="convert a Polis export folder (full or partial) to one debate JSONL line")
+    p.add_argument("dir", help="folder with comments.csv and summary.csv, and votes.csv and/or participants-votes.csv "
+                               "when the export has them (with neither, groups are formed from the comments' text)")
     p.add_argument("--out", required=True, help="debates JSONL to write")
     p.add_argument("--max-comments", type=int, default=None, help="keep at most this many comments")
     p.add_argument("--sample", choices=["first", "random", "most-voted"], default="random",
