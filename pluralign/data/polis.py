@@ -26,7 +26,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pluralign.data.groups import _by_size, _kmeans_by_silhouette
 from pluralign.data.schema import VOTE_VALUES, DataError
 
 ATTRIBUTION = (
@@ -399,11 +398,13 @@ def text_groups(texts: list[str], seed: int = TEXT_GROUPS_SEED) -> tuple[list[st
     rebuild gives the same groups: TF-IDF of character n-grams (any script, Chinese included), reduced by a
     truncated SVD (LSA), then k-means with k = 2..5 chosen by silhouette, seeded. Labels are
     "0", "1", ... from the largest group down. Returns (labels, how they were made)."""
-    import numpy as np
+    import numpy as np  # scikit-learn is heavy: imported here, so that the CLI starts fast
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
     from threadpoolctl import threadpool_limits
+
+    from pluralign.data.groups import _by_size, _kmeans_by_silhouette
 
     method = {"method": "tfidf-char-2-4+svd-50+kmeans", "seed": seed}
     one_group = ["0"] * len(texts)
