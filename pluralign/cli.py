@@ -85,6 +85,26 @@ def cmd_data_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_bench(args: argparse.Namespace) -> int:
+    import time
+    from dataclasses import fields
+
+    from pluralign.data.bench import NAME, BenchSpec, build_bench
+
+    try:
+        spec = BenchSpec(**{f.name: getattr(args, f.name) for f in fields(BenchSpec)})
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    manifest = build_bench(args.raw, args.out, spec, progress=lambda line: print(line, file=sys.stderr))
+    for name, entry in manifest["files"].items():
+        records = f"{entry['records']:>6} records  " if "records" in entry else " " * 16
+        print(f"{name:<18} {records}{entry['bytes']:>10,} bytes  sha256 {entry['sha256'][:16]}", file=sys.stderr)
+    print(f"wrote {NAME} to {args.out} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 
@@ -107,8 +127,9 @@ def add_data_commands(commands) -> None:
     data = commands.add_parser("data", help="import, validate, describe and generate deliberation data")
     data_cmds = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
 
-    p = data_cmds.add_parser("import-polis", help="convert a Polis export folder to one debate JSONL line")
-    p.add_argument("dir", help="folder with comments.csv, votes.csv, participants-votes.csv, summary.csv")
+    p = data_cmds.add_parser("import-polis", help="convert a Polis export folder (full or partial) to one debate JSONL line")
+    p.add_argument("dir", help="folder with comments.csv and summary.csv, and votes.csv and/or participants-votes.csv "
+                               "when the export has them (with neither, groups are formed from the comments' text)")
     p.add_argument("--out", required=True, help="debates JSONL to write")
     p.add_argument("--max-comments", type=int, default=None, help="keep at most this many comments")
     p.add_argument("--sample", choices=["first", "random", "most-voted"], default="random",
@@ -145,6 +166,25 @@ def add_data_commands(commands) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_data_tasks)
+
+    add_bench_command(data_cmds)
+
+
+def add_bench_command(data_cmds) -> None:
+    from dataclasses import MISSING, fields
+
+    from pluralign.data.bench import DEFAULT_OUT, DEFAULT_RAW, NAME, BenchSpec
+
+    p = data_cmds.add_parser("bench", help=f"build the {NAME} suite (summarize, reformulate, translate) from Polis exports",
+                             description=f"Build {NAME} from the Polis export folders listed in RAW/conversations.csv: "
+                                         "the same bytes on every run, with MANIFEST.json, DATASHEET.md and ATTRIBUTION.md.")
+    p.add_argument("--raw", default=DEFAULT_RAW, help=f"folder of Polis exports and conversations.csv (default {DEFAULT_RAW})")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"folder to write the suite to (default {DEFAULT_OUT})")
+    for f in fields(BenchSpec):  # one option per builder parameter
+        default = f.default if f.default is not MISSING else None
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=type(default), default=default,
+                       help=f"{f.metadata['help']} (default {default})")
+    p.set_defaults(func=cmd_data_bench)
 
 
 # --- score -----------------------------------------------------------------------------------

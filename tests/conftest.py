@@ -10,15 +10,13 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-POLIS_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "polis")
+# The raw Polis exports ship with the repository (CC BY 4.0, see data/polis/raw/ATTRIBUTION.md).
+POLIS_DIR = os.path.join(os.path.dirname(__file__), "..", "data", "polis", "raw")
 
 
 @pytest.fixture(scope="session")
 def polis_dir():
-    path = os.path.abspath(os.environ.get("PLURALIGN_POLIS_DIR", POLIS_DIR))
-    if not os.path.isdir(path):
-        pytest.fail(f"Polis data not found at {path}; set PLURALIGN_POLIS_DIR to ../shared/data/polis")
-    return path
+    return os.path.abspath(POLIS_DIR)
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,8 @@ class Groups:
     participants: participant id -> group, for everyone with a group (authors and voters).
     comments: comment id -> group: the comment's own, else its author's; where the debate has
     votes, a comment whose author has no group goes to the group that agrees with it most.
-    source: "given" (fields of the debate), "votes" (computed the Polis way) or "embeddings"
+    source: "given" (fields of the debate, or the record's own `group_source` when it says where they
+    came from: "polis", "text"), "votes" (computed the Polis way) or "embeddings"
     (clustered comment embeddings; then each comment stands for one pseudo-participant,
     its author or `comment:<id>`).
     """
@@ -63,7 +64,9 @@ def given_groups(debate: dict) -> Groups | None:
     for comment in debate["comments"]:
         if comment["id"] in comments and not comment.get("author"):
             participants[f"comment:{comment['id']}"] = comments[comment["id"]]
-    return Groups(participants=participants, comments=comments, source="given")
+    # A record may say where its stated groups came from (an import: "polis", "votes", "text").
+    source = debate.get("group_source") if isinstance(debate.get("group_source"), str) else None
+    return Groups(participants=participants, comments=comments, source=source or "given")
 
 
 # --- computed groups -------------------------------------------------------------------------
