@@ -207,11 +207,11 @@ def outputs_with_records(records: dict[str, dict], outputs_path: str, field: str
 
 def cmd_score_summaries(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import read_debates, write_jsonl
-    from pluralign.rewards.pluralism import PluralismScorer
+    from pluralign.rewards.scorers import make_scorer
 
     debates = {d["id"]: d for d in read_debates(args.debates)}
     lines, owners = outputs_with_records(debates, args.outputs, "summary", args.debates, "debate")
-    scorer = PluralismScorer(args.backend, threshold=args.threshold)
+    scorer = make_scorer("pluralism", args.backend, threshold=args.threshold)
     scored = score_in_batches(scorer, owners, [line["summary"] for line in lines], "scoring summaries")
     count = write_jsonl(args.out, ({**line, **result} for line, result in zip(lines, scored, strict=True)))
     print(f"wrote {count} scored summaries to {args.out}", file=sys.stderr)
@@ -249,10 +249,10 @@ def cmd_score_representation(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from pluralign.data.jsonl import write_jsonl
-    from pluralign.rewards.representation import RepresentationScorer
+    from pluralign.rewards.scorers import make_scorer
 
     rows = _representation_rows(args.input)
-    scorer = RepresentationScorer(args.backend)
+    scorer = make_scorer("representation", args.backend)
     scores: list[float] = []
     for start in tqdm(range(0, len(rows), 256), desc="scoring representation", unit="batch", disable=None):
         scores.extend(scorer.score(rows[start:start + 256]))
@@ -266,11 +266,12 @@ def cmd_score_rewrites(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from pluralign.data.jsonl import read_rewrite_items, write_jsonl
-    from pluralign.rewards.fidelity import FidelityScorer, fidelity_disparity
+    from pluralign.rewards.fidelity import fidelity_disparity
+    from pluralign.rewards.scorers import make_scorer
 
     items = {item["id"]: item for item in read_rewrite_items(args.items)}
     lines, owners = outputs_with_records(items, args.outputs, "output", args.items, "item")
-    scorer = FidelityScorer(args.backend, threshold=args.threshold, cross_lingual=args.cross_lingual)
+    scorer = make_scorer("fidelity", args.backend, threshold=args.threshold, cross_lingual=args.cross_lingual)
     results = score_in_batches(scorer, owners, [line["output"] for line in lines], "scoring rewrites", size=64)
     scored = [{**line, **result} for line, result in zip(lines, results, strict=True)]
     count = write_jsonl(args.out, scored)

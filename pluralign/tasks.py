@@ -31,15 +31,15 @@ CONTEXT_FIELDS = ("group", "stance", "source_language", "target_language", "deba
 
 
 def _pluralism_scorer(backend, **options):
-    from pluralign.rewards.pluralism import PluralismScorer
+    from pluralign.rewards.scorers import make_scorer
 
-    return PluralismScorer(backend, **options)
+    return make_scorer("pluralism", backend, **options)
 
 
 def _fidelity_scorer(backend, **options):
-    from pluralign.rewards.fidelity import FidelityScorer
+    from pluralign.rewards.scorers import make_scorer
 
-    return FidelityScorer(backend, **options)
+    return make_scorer("fidelity", backend, **options)
 
 
 def _debate_of_row(row: dict) -> dict:

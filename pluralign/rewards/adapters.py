@@ -62,9 +62,9 @@ def rewrite_items_from_columns(columns: dict, n: int) -> list[dict]:
 
 def make_pluralism_reward(backend=None, **config) -> Callable[..., list[float]]:
     """A pluralism reward with its own scorer (`backend` and PluralismScorer settings)."""
-    from pluralign.rewards.pluralism import PluralismScorer
+    from pluralign.rewards.scorers import make_scorer
 
-    scorer = PluralismScorer(backend, **config)
+    scorer = make_scorer("pluralism", backend, **config)
 
     def pluralism_reward(prompts, completions, debate=None, **columns) -> list[float]:
         results = scorer.score_batch(debates_from_column(debate, "pluralism_reward"),
@@ -77,9 +77,9 @@ def make_pluralism_reward(backend=None, **config) -> Callable[..., list[float]]:
 
 def make_fidelity_reward(backend=None, **config) -> Callable[..., list[float]]:
     """A fidelity reward with its own scorer (`backend` and FidelityScorer settings)."""
-    from pluralign.rewards.fidelity import FidelityScorer
+    from pluralign.rewards.scorers import make_scorer
 
-    scorer = FidelityScorer(backend, **config)
+    scorer = make_scorer("fidelity", backend, **config)
 
     def fidelity_reward(prompts, completions, **columns) -> list[float]:
         items = rewrite_items_from_columns(columns, len(completions))
@@ -92,9 +92,9 @@ def make_fidelity_reward(backend=None, **config) -> Callable[..., list[float]]:
 def make_representation_reward(backend=None, **config) -> Callable[..., list[float]]:
     """How well a summary represents each participant's own words: the mean representation
     score over the debate's comments (each comment an opinion), one score per completion."""
-    from pluralign.rewards.representation import RepresentationScorer
+    from pluralign.rewards.scorers import make_scorer
 
-    scorer = RepresentationScorer(backend, **config)
+    scorer = make_scorer("representation", backend, **config)
 
     def representation_reward(prompts, completions, debate=None, **columns) -> list[float]:
         debates = debates_from_column(debate, "representation_reward")

