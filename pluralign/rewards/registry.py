@@ -55,6 +55,15 @@ def _representation(backend=None, **options):
     return make_representation_reward(backend=backend, **options)
 
 
+def _judge(score: str, name: str):
+    def build(backend=None, **options):
+        from pluralign.rewards.judge_rewards import make_judge_reward
+
+        return make_judge_reward(score, name, backend=backend, **options)
+
+    return build
+
+
 REWARDS: dict[str, RewardEntry] = {entry.name: entry for entry in (
     RewardEntry("pluralism", _pluralism, ("summarize",), ("debate",),
                 "every opinion group visible in proportion (min-group coverage, coverage, deficit mass, guards)"),
@@ -63,6 +72,14 @@ REWARDS: dict[str, RewardEntry] = {entry.name: entry for entry in (
     RewardEntry("fidelity", _fidelity, ("reformulate", "translate"),
                 ("task", "source", "source_language", "target_language"),
                 "the rewrite keeps the author's meaning, stance and intensity, in the target language"),
+    # The same scores asked of an LLM judge (options: judge, url, ...; pluralign/rewards/judge_rewards.py), async.
+    RewardEntry("judge_pluralism", _judge("pluralism", "judge_pluralism"), ("summarize",), ("debate",),
+                "pluralism with an LLM judge's coverage of each comment"),
+    RewardEntry("judge_representation", _judge("representation", "judge_representation"), ("summarize",), ("debate",),
+                "representation of each participant's opinion, asked of an LLM judge"),
+    RewardEntry("judge_fidelity", _judge("fidelity", "judge_fidelity"), ("reformulate", "translate"),
+                ("task", "source", "source_language", "target_language"),
+                "fidelity of the rewrite, asked of an LLM judge (stance, intensity, additions, omissions)"),
 )}
 
 

@@ -32,11 +32,21 @@ def _representation():
     return RepresentationScorer
 
 
+def _judge(name: str):
+    def load():
+        from pluralign.rewards import judge_scorers
+
+        return getattr(judge_scorers, name)
+
+    return load
+
+
 # name -> backend kind -> a function returning the class (imported when first asked for).
 SCORERS: dict[str, dict[str, object]] = {
-    "pluralism": {"*": _pluralism},
-    "fidelity": {"*": _fidelity},
-    "representation": {"*": _representation},
+    "pluralism": {"*": _pluralism, "judge": _judge("JudgePluralismScorer"), "judge-local": _judge("JudgePluralismScorer")},
+    "fidelity": {"*": _fidelity, "judge": _judge("JudgeFidelityScorer"), "judge-local": _judge("JudgeFidelityScorer")},
+    "representation": {"*": _representation, "judge": _judge("JudgeRepresentationScorer"),
+                       "judge-local": _judge("JudgeRepresentationScorer")},
 }
 
 

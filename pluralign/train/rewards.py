@@ -7,6 +7,8 @@ loads it and scores with it), or the user's own function. The recipe checked all
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,5 +39,7 @@ def weighted_scores(funcs: list, weights: list[float], prompts: list, completion
         if not callable(func):
             raise ValueError("a reward model path scores inside TRL trainers only; use the scorers to build pairs")
         values = func(prompts=prompts, completions=completions, **columns)
+        if inspect.isawaitable(values):  # an async reward (an LLM judge): run it here
+            values = asyncio.run(values)
         total = [t + weight * (v if v is not None else 0.0) for t, v in zip(total, values, strict=True)]
     return total
