@@ -286,3 +286,17 @@ def test_judge_rewards_are_async_and_combine_by_weight(standin):
     assert weighted_scores([reward], [2.0], ["p", "p"], completions, columns) == pytest.approx([2 * v for v in direct])
     with pytest.raises(UsageError, match="rewards.options.judge_fidelity.judge"):
         resolve_reward("judge_fidelity").build("embedding:all-MiniLM-L6-v2", {})
+
+
+def test_the_gpu_judge_recipe_builds_its_rewards_offline():
+    from pathlib import Path
+
+    from pluralign.train.recipe import load_recipe
+    from pluralign.train.rewards import reward_setup
+
+    path = Path(__file__).resolve().parents[1] / "recipes" / "qwen2.5-1.5b-full-ddp" / "summarize-pluralism-judge.yaml"
+    specs, funcs = reward_setup(load_recipe(path))  # builds the judge client; nothing is sent
+    assert [s.name for s in specs] == ["pluralism", "judge_pluralism"]
+    assert not asyncio.iscoroutinefunction(funcs[0]) and asyncio.iscoroutinefunction(funcs[1])
+    judge = funcs[1].scorer.judge
+    assert judge.url == "http://localhost:8001/v1" and judge.endpoint().concurrency == 64
