@@ -45,6 +45,14 @@ class _Retryable(Exception):
     """A failure that a later try may not meet (a 5xx, a timeout, a dropped connection)."""
 
 
+class _Refused(Exception):
+    """A 4xx answer other than 401/403/404: the request itself was refused."""
+
+    def __init__(self, status: int, text: str):
+        super().__init__(f"HTTP {status}: {text}")
+        self.status, self.text = status, text
+
+
 def _snippet(text: str, limit: int = 200) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[:limit] + "..."
@@ -168,11 +176,12 @@ class ChatEndpoint:
             try:
                 return self._post_once(body)
             except _Refused as err:
-                if "response_format" in body and self.structured:
-                    # The server offers no structured output: ask without it from now on.
+                if "response_format" in body:
+                    # Perhaps the server offers no structured output: if it answers without, ask
+                    # without it from now on.
+                    texts = self._with_retries({k: v for k, v in body.items() if k != "response_format"})
                     self.structured = False
-                    body = {k: v for k, v in body.items() if k != "response_format"}
-                    return self._with_retries(body)
+                    return texts
                 raise EndpointError(f"{self.url} refused the request (HTTP {err.status}: {err.text})") from None
             except _Retryable as err:
                 last = str(err)
@@ -197,28 +206,19 @@ class ChatEndpoint:
             by_key.setdefault(self.key(body), []).append(i)
         if not by_key:
             return []
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(by_key))) as pool:
-            pending = {pool.submit(self.complete, bodies[rows[0]]): rows for rows in by_key.values()}
-            try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        rows = pending.pop(future)
-                        texts = future.result()  # raises the first error
-                        for i in rows:
-                            results[i] = texts
-                            if on_result is not None:
-                                on_result(i, texts)
-            except BaseException:
-                for future in pending:
-                    future.cancel()
-                raise
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(by_key)))
+        pending = {pool.submit(self.complete, bodies[rows[0]]): rows for rows in by_key.values()}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    rows = pending.pop(future)
+                    texts = future.result()  # raises the first error
+                    for i in rows:
+                        results[i] = texts
+                        if on_result is not None:
+                            on_result(i, texts)
+        finally:  # on an error, what was not sent is dropped and the caller does not wait for the rest
+            pool.shutdown(wait=not pending, cancel_futures=True)
         return results  # type: ignore[return-value]
 
-
-class _Refused(Exception):
-    """A 4xx answer other than 401/403/404: the request itself was refused."""
-
-    def __init__(self, status: int, text: str):
-        super().__init__(f"HTTP {status}: {text}")
-        self.status, self.text = status, text

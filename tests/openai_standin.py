@@ -7,9 +7,11 @@ time:
   where `fields` are the names the rubric asks for (from the JSON schema when structured output
   is asked for, else read from the prompt) and the default judge rates by keywords (below);
   generation requests (no system message) get `n` deterministic texts (`generate`);
-- "malformed": a reply that is not JSON; "error": HTTP 500; "slow": "good" after `delay` seconds;
+- "malformed": a judge reply that is not JSON; "not-chat": HTTP 200 with JSON that is not a chat
+  completion; "error": HTTP 500; "slow": "good" after `delay` seconds;
 - "gone": the server closes after `gone_after` requests (later ones are refused);
-- `refuse_structured`: answer HTTP 400 to any request that carries `response_format`.
+- `refuse_structured`: answer HTTP 400 to any request that carries `response_format`;
+- `required_key`: answer HTTP 401 unless the request carries that key.
 
 Every request body and its Authorization header are kept in `requests` and `keys`.
 """
@@ -71,6 +73,7 @@ def generate(prompt: str, k: int, seed) -> str:
 class StandIn:
     def __init__(self):
         self.mode, self.delay, self.gone_after, self.refuse_structured = "good", 0.0, None, False
+        self.required_key = None  # when set, any other Authorization gets HTTP 401
         self.judge = default_judge
         self.requests: list[dict] = []
         self.keys: list[str | None] = []
@@ -92,8 +95,12 @@ class StandIn:
                     return self.reply(404, {"error": {"message": f"no route {self.path}"}})
                 if standin.gone_after is not None and count >= standin.gone_after:
                     threading.Thread(target=standin.close, daemon=True).start()
+                if standin.required_key and self.headers.get("Authorization") != f"Bearer {standin.required_key}":
+                    return self.reply(401, {"error": {"message": "invalid api key"}})
                 if standin.mode == "error":
                     return self.reply(500, {"error": {"message": "internal error"}})
+                if standin.mode == "not-chat":  # 200, but not a chat completion
+                    return self.reply(200, {"detail": "welcome to the server"})
                 if standin.refuse_structured and "response_format" in body:
                     return self.reply(400, {"error": {"message": "response_format is not supported"}})
                 if standin.mode == "slow":

@@ -84,9 +84,21 @@ def test_a_server_that_goes_away_mid_run_is_named(standin):
     assert len(standin.requests) == 2
 
 
+def test_an_answer_that_is_not_a_chat_completion_is_named(standin):
+    standin.mode = "not-chat"
+    with pytest.raises(EndpointError, match=rf"{standin.url}/chat/completions answered something that is not a chat "
+                                            r"completion \(\{\"detail\""):
+        ChatEndpoint(standin.url, "m").complete({"messages": []})
+    assert len(standin.requests) == 1  # not retried
+
+
 def test_a_wrong_url_and_a_refused_key_say_what_to_do(standin):
     with pytest.raises(EndpointError, match="404.*ends with /v1"):
         ChatEndpoint(standin.url.removesuffix("/v1"), "m").complete({"messages": []})
+    standin.required_key = "sk-another-key"
+    with pytest.raises(EndpointError, match=r"refused the request \(HTTP 401\); set OPENAI_API_KEY") as refused:
+        ChatEndpoint(standin.url, "m").complete({"messages": []})
+    assert KEY not in str(refused.value)
     with pytest.raises(UsageError, match="http"):
         ChatEndpoint("localhost:8000", "m")
 

@@ -139,9 +139,11 @@ class LocalJudge:
     def _prompt_ids(self, q: Question) -> list[int]:
         chat = messages(q)
         if self.tokenizer.chat_template:
+            from jinja2 import TemplateError
+
             try:
                 text = self.tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
-            except Exception:  # templates without a system role: fold it into the user turn
+            except TemplateError:  # templates without a system role: fold it into the user turn
                 merged = [{"role": "user", "content": chat[0]["content"] + "\n\n" + chat[1]["content"]}]
                 text = self.tokenizer.apply_chat_template(merged, add_generation_prompt=True, tokenize=False)
             return self.tokenizer(text, add_special_tokens=False)["input_ids"]
