@@ -72,14 +72,17 @@ def test_eval_through_a_served_model_and_a_served_judge(standin, suite, tmp_path
     assert main(eval_args(suite, out, "--model", "policy", "--base-url", standin.url, "--samples", "2",
                           "--backend", "lexical", "--resume")) == 0
     assert len(generations(standin)) == 6 and len(lines(out / "predictions.jsonl")) == 12
+    # Another model's generations are not resumed.
+    assert main(eval_args(suite, out, "--model", "another", "--base-url", standin.url, "--resume")) == 2
     shown = capsys.readouterr()
+    assert "written by model 'policy', not 'another'" in shown.err
     assert KEY not in shown.out + shown.err
     assert not [p for p in tmp_path.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
 
 
 def test_a_killed_served_eval_resumes_where_it_stopped(standin, suite, tmp_path):
     out = tmp_path / "killed"
-    standin.mode, standin.delay = "slow", 0.4
+    standin.mode, standin.delay = "slow", 0.8  # 6 prompts one at a time: time to kill it midway
     command = [sys.executable, "-m", "pluralign.cli", *eval_args(suite, out, "--model", "policy", "--base-url",
                                                                    standin.url, "--concurrency", "1", "--backend", "lexical")]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
