@@ -61,7 +61,7 @@ def test_every_shipped_recipe_builds_its_configs_offline():
 
 def test_cluster_recipes_cover_each_task_and_say_why_grpo():
     for folder in ("llama3-8b-lora-zero3", "qwen2.5-1.5b-full-ddp"):
-        names = {p.stem for p in (ROOT / "recipes" / folder).glob("*.yaml")}
+        names = {p.stem for p in (ROOT / "recipes" / folder).glob("*.yaml")} - {"summarize-pluralism-judge"}
         assert names == {"summarize-pluralism", "reformulate-fidelity", "translate-fidelity"}
         assert "PPOTrainer" in (ROOT / "recipes" / folder / "summarize-pluralism.yaml").read_text()
 
