@@ -342,7 +342,7 @@ def add_train_commands(commands) -> None:
 
 
 # The options of `pluralign eval`, in the order the recorded command line lists them.
-EVAL_OPTIONS = ("model", "predictions", "debates", "items", "out", "backend", "seed", "max_new_tokens",
+EVAL_OPTIONS = ("model", "predictions", "baseline", "baseline_k", "suite", "debates", "items", "out", "backend", "seed", "max_new_tokens",
                 "batch_size", "samples", "do_sample", "temperature", "top_p", "stress_debates", "stress_orders",
                 "report_to")
 
@@ -368,17 +368,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from pluralign.eval.generate import GenerationSettings
     from pluralign.eval.run import run_eval
 
-    if (args.model is None) == (args.predictions is None):
-        raise UsageError("pluralign eval needs --model M (generate) or --predictions O.jsonl (score outputs), "
-                         "and --out DIR; or use `pluralign eval compare DIR1 DIR2 ...`")
-    if args.out is None or (args.debates is None and args.items is None):
-        raise UsageError("pluralign eval needs --out DIR and --debates D.jsonl and/or --items I.jsonl")
+    if args.model is None and args.predictions is None and args.baseline is None:
+        raise UsageError("pluralign eval needs --model M (generate), --predictions O.jsonl (score outputs) or "
+                         "--baseline NAME (a reference baseline), and --out DIR; "
+                         "or use `pluralign eval compare DIR1 DIR2 ...`")
+    if args.out is None or (args.suite is None and args.debates is None and args.items is None):
+        raise UsageError("pluralign eval needs --out DIR and --suite NAME (e.g. pluralign-bench-v1), "
+                         "or --debates D.jsonl and/or --items I.jsonl")
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, samples=args.samples,
                                   do_sample=args.do_sample, temperature=args.temperature, top_p=args.top_p, seed=args.seed)
     report = run_eval(args.out, debates=args.debates, items=args.items, model=args.model, predictions=args.predictions,
                       backend=args.backend, generation=settings, seed=args.seed, stress_debates=args.stress_debates,
                       stress_orders=args.stress_orders, command=eval_command_line(args),
-                      report_to=None if args.report_to == "none" else args.report_to)
+                      report_to=None if args.report_to == "none" else args.report_to, suite=args.suite,
+                      baseline=args.baseline, baseline_k=args.baseline_k)
     for task, suite in report["suites"].items():
         score = suite["metrics"].get(get_task(task).score_key, {})
         if score.get("mean") is not None:
@@ -402,6 +405,17 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_baseline_options(system, parser) -> None:
+    from pluralign.eval.baselines import BASELINES
+
+    system.add_argument("--baseline", choices=list(BASELINES), metavar="NAME",
+                        help="score a reference baseline instead of a model: "
+                             + "; ".join(f"{n}: {b.description} ({'/'.join(b.tasks)})" for n, b in BASELINES.items()))
+    parser.add_argument("--baseline-k", type=int, default=None, metavar="K",
+                        help="comments per summary for lead, random and majority-only "
+                             "(default: the debate's number of opinion groups, as one-per-group picks)")
+
+
 def add_eval_commands(commands) -> None:
     # `pluralign eval --model M ...` takes options, `pluralign eval compare DIR ...` is a subcommand:
     # `eval` has its own options plus an optional subcommand, and each sets its own handler.
@@ -412,6 +426,9 @@ def add_eval_commands(commands) -> None:
     system = p.add_mutually_exclusive_group()
     system.add_argument("--model", help="local path or Hub id of a causal LM to generate with")
     system.add_argument("--predictions", help='outputs JSONL to score: {"id", "summary"|"output", ...} lines')
+    add_baseline_options(system, p)
+    p.add_argument("--suite", help="an installed suite, by name: pluralign-bench-v1, or pluralign-bench-v1:summarize "
+                                   "(some of its tasks, comma-separated); needs no data paths")
     p.add_argument("--debates", help="debates JSONL: the summarize suite")
     p.add_argument("--items", help="rewrite items JSONL: the reformulate and/or translate suites")
     p.add_argument("--out", help="folder for the report")
