@@ -89,19 +89,48 @@ def cmd_data_bench(args: argparse.Namespace) -> int:
     import time
     from dataclasses import fields
 
-    from pluralign.data.bench import NAME, BenchSpec, build_bench
+    from pluralign.data.bench import DEFAULT_OUT, NAME, BenchSpec, build_bench
 
     try:
         spec = BenchSpec(**{f.name: getattr(args, f.name) for f in fields(BenchSpec)})
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    start = time.perf_counter()
-    manifest = build_bench(args.raw, args.out, spec, progress=lambda line: print(line, file=sys.stderr))
-    for name, entry in manifest["files"].items():
-        records = f"{entry['records']:>6} records  " if "records" in entry else " " * 16
-        print(f"{name:<18} {records}{entry['bytes']:>10,} bytes  sha256 {entry['sha256'][:16]}", file=sys.stderr)
-    print(f"wrote {NAME} to {args.out} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    if (args.push_to_hub is None and args.hub_dir is None) and (args.no_build or args.private):
+        raise UsageError("--no-build and --private go with --push-to-hub ORG/NAME or --hub-dir DIR")
+    suite = args.out or DEFAULT_OUT
+    if args.no_build:
+        suite = args.out or installed_suite(NAME)
+    else:
+        start = time.perf_counter()
+        manifest = build_bench(args.raw, suite, spec, progress=lambda line: print(line, file=sys.stderr))
+        for name, entry in manifest["files"].items():
+            records = f"{entry['records']:>6} records  " if "records" in entry else " " * 16
+            print(f"{name:<18} {records}{entry['bytes']:>10,} bytes  sha256 {entry['sha256'][:16]}", file=sys.stderr)
+        print(f"wrote {NAME} to {suite} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    return publish_bench(suite, args.push_to_hub, args.hub_dir, args.private)
+
+
+def installed_suite(name: str) -> str:
+    """The folder of an installed suite (from the package, wherever it is installed)."""
+    from importlib import resources
+
+    return str(resources.files("pluralign") / "suites" / name)
+
+
+def publish_bench(suite: str, repo_id: str | None, hub_dir: str | None, private: bool) -> int:
+    """Write the suite's datasets-repository form to `hub_dir` and/or push it to `repo_id`."""
+    import tempfile
+
+    from pluralign.data.bench_hub import push_suite, write_hub_folder
+
+    if repo_id is None:
+        if hub_dir is not None:
+            write_hub_folder(suite, hub_dir)
+            print(f"wrote the datasets repository form of {suite} to {hub_dir}", file=sys.stderr)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="pluralign-bench-hub-") as scratch:
+        print(push_suite(suite, repo_id, hub_dir or scratch, private=private))
     return 0
 
 
@@ -179,7 +208,16 @@ def add_bench_command(data_cmds) -> None:
                              description=f"Build {NAME} from the Polis export folders listed in RAW/conversations.csv: "
                                          "the same bytes on every run, with MANIFEST.json, DATASHEET.md and ATTRIBUTION.md.")
     p.add_argument("--raw", default=DEFAULT_RAW, help=f"folder of Polis exports and conversations.csv (default {DEFAULT_RAW})")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"folder to write the suite to (default {DEFAULT_OUT})")
+    p.add_argument("--out", default=None, help=f"folder to write the suite to (default {DEFAULT_OUT}; "
+                                               "with --no-build, the suite to publish, default the installed one)")
+    p.add_argument("--push-to-hub", default=None, metavar="ORG/NAME",
+                   help="also upload the suite to the Hub as a datasets repository, one config per task "
+                        "(README with configs: and the datasheet as its card)")
+    p.add_argument("--hub-dir", default=None, metavar="DIR",
+                   help="write that datasets repository here (default with --push-to-hub: a temporary folder)")
+    p.add_argument("--private", action="store_true", help="create the Hub repository as private")
+    p.add_argument("--no-build", action="store_true",
+                   help="publish the suite as it is (checked against its MANIFEST.json) instead of rebuilding it")
     for f in fields(BenchSpec):  # one option per builder parameter
         default = f.default if f.default is not MISSING else None
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=type(default), default=default,

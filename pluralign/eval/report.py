@@ -315,7 +315,8 @@ def suite_tables(task: str, suite: dict) -> list[Table]:
             tables.append((f"By {name}", [name, "coverage [95% CI]", "mean share", "debates"],
                            [[g, _fmt(v["coverage"]), f"{v['mean_share']:.3f}", str(v["n_debates"])] for g, v in table.items()]))
         else:
-            shown = [m for m in (score, "intensity_drift", "flip", "min_group_coverage") if any(m in v for v in table.values())]
+            shown = [m for m in (score, "intensity_drift", "flip", "min_group_coverage", "minority_recall")
+                     if any(m in v for v in table.values())]
             tables.append((f"By {title}", [title, *shown, "n"],
                            [[value, *(_fmt(m[s]) if s in m else "–" for s in shown), str(m[score]["n"])]
                             for value, m in table.items()]))
