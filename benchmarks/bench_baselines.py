@@ -76,9 +76,11 @@ def markdown(reports: dict[str, dict], seconds: dict[str, float], backend: str, 
                     + ("CIs apart" if apart(opg.get(m, {}), maj.get(m, {})) else "CIs overlap")
                     for m in ("minority_recall", "minority_group_coverage")]
         lines += ["one-per-group against majority-only: " + "; ".join(verdicts) + ".", ""]
-    lines.append("Seconds per baseline (scoring the whole suite, model loaded once, shared CPU): "
+    lines.append(f"Seconds, in this order in one process ({sum(seconds.values()):.0f} in all): "
                  + ", ".join(f"{name} {s:.0f}" for name, s in seconds.items())
-                 + f". Scorer signature (summaries): `{some['suites'].get('summarize', {}).get('signature', '-')}`.")
+                 + "; the first summary baseline pays for embedding every debate's comments (cached by text, so "
+                 "the others embed only their own outputs). Scorer signature (summaries): "
+                 f"`{some['suites'].get('summarize', {}).get('signature', '-')}`.")
     return "\n".join(lines)
 
 
