@@ -46,7 +46,7 @@ def format_listing(listing: list[tuple[str, int]]) -> Iterator[str]:
     yield f"{sum(size for _, size in listing):>14,d}  total ({len(listing)} files)"
 
 
-def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, repo_type: str = "model") -> str:
+def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, repo_type: str | None = None) -> str:
     """Create the repo (a model, or with `repo_type="dataset"` a dataset) if needed and upload the
     folder; returns the commit URL. The token is the one `huggingface_hub` resolves; HF_ENDPOINT is
     read now, not at import."""
@@ -65,7 +65,7 @@ def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, repo_ty
     try:
         repo = api.create_repo(repo_id, private=True if private else None, exist_ok=True, repo_type=repo_type)
         logger.info(f"uploading {folder} to {repo.repo_id}" + (" (private)" if private else ""))
-        what = "model exported" if repo_type == "model" else f"{repo_type} built"
+        what = f"{repo_type} built" if repo_type else "model exported"
         commit = api.upload_folder(repo_id=repo.repo_id, folder_path=str(folder), repo_type=repo_type,
                                    commit_message=f"Upload {what} by pluralign {__version__}")
     except HfHubHTTPError as err:
