@@ -89,19 +89,48 @@ def cmd_data_bench(args: argparse.Namespace) -> int:
     import time
     from dataclasses import fields
 
-    from pluralign.data.bench import NAME, BenchSpec, build_bench
+    from pluralign.data.bench import DEFAULT_OUT, NAME, BenchSpec, build_bench
 
     try:
         spec = BenchSpec(**{f.name: getattr(args, f.name) for f in fields(BenchSpec)})
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    start = time.perf_counter()
-    manifest = build_bench(args.raw, args.out, spec, progress=lambda line: print(line, file=sys.stderr))
-    for name, entry in manifest["files"].items():
-        records = f"{entry['records']:>6} records  " if "records" in entry else " " * 16
-        print(f"{name:<18} {records}{entry['bytes']:>10,} bytes  sha256 {entry['sha256'][:16]}", file=sys.stderr)
-    print(f"wrote {NAME} to {args.out} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    if (args.push_to_hub is None and args.hub_dir is None) and (args.no_build or args.private):
+        raise UsageError("--no-build and --private go with --push-to-hub ORG/NAME or --hub-dir DIR")
+    suite = args.out or DEFAULT_OUT
+    if args.no_build:
+        suite = args.out or installed_suite(NAME)
+    else:
+        start = time.perf_counter()
+        manifest = build_bench(args.raw, suite, spec, progress=lambda line: print(line, file=sys.stderr))
+        for name, entry in manifest["files"].items():
+            records = f"{entry['records']:>6} records  " if "records" in entry else " " * 16
+            print(f"{name:<18} {records}{entry['bytes']:>10,} bytes  sha256 {entry['sha256'][:16]}", file=sys.stderr)
+        print(f"wrote {NAME} to {suite} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    return publish_bench(suite, args.push_to_hub, args.hub_dir, args.private)
+
+
+def installed_suite(name: str) -> str:
+    """The folder of an installed suite (from the package, wherever it is installed)."""
+    from importlib import resources
+
+    return str(resources.files("pluralign") / "suites" / name)
+
+
+def publish_bench(suite: str, repo_id: str | None, hub_dir: str | None, private: bool) -> int:
+    """Write the suite's datasets-repository form to `hub_dir` and/or push it to `repo_id`."""
+    import tempfile
+
+    from pluralign.data.bench_hub import push_suite, write_hub_folder
+
+    if repo_id is None:
+        if hub_dir is not None:
+            write_hub_folder(suite, hub_dir)
+            print(f"wrote the datasets repository form of {suite} to {hub_dir}", file=sys.stderr)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="pluralign-bench-hub-") as scratch:
+        print(push_suite(suite, repo_id, hub_dir or scratch, private=private))
     return 0
 
 
@@ -179,7 +208,16 @@ def add_bench_command(data_cmds) -> None:
                              description=f"Build {NAME} from the Polis export folders listed in RAW/conversations.csv: "
                                          "the same bytes on every run, with MANIFEST.json, DATASHEET.md and ATTRIBUTION.md.")
     p.add_argument("--raw", default=DEFAULT_RAW, help=f"folder of Polis exports and conversations.csv (default {DEFAULT_RAW})")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"folder to write the suite to (default {DEFAULT_OUT})")
+    p.add_argument("--out", default=None, help=f"folder to write the suite to (default {DEFAULT_OUT}; "
+                                               "with --no-build, the suite to publish, default the installed one)")
+    p.add_argument("--push-to-hub", default=None, metavar="ORG/NAME",
+                   help="also upload the suite to the Hub as a datasets repository, one config per task "
+                        "(README with configs: and the datasheet as its card)")
+    p.add_argument("--hub-dir", default=None, metavar="DIR",
+                   help="write that datasets repository here (default with --push-to-hub: a temporary folder)")
+    p.add_argument("--private", action="store_true", help="create the Hub repository as private")
+    p.add_argument("--no-build", action="store_true",
+                   help="publish the suite as it is (checked against its MANIFEST.json) instead of rebuilding it")
     for f in fields(BenchSpec):  # one option per builder parameter
         default = f.default if f.default is not MISSING else None
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=type(default), default=default,
@@ -346,9 +384,9 @@ def add_train_commands(commands) -> None:
 
 
 # The options of `pluralign eval`, in the order the recorded command line lists them.
-EVAL_OPTIONS = ("model", "base_url", "predictions", "debates", "items", "out", "resume", "backend", "judge_url", "seed",
-                "max_new_tokens", "batch_size", "concurrency", "samples", "do_sample", "temperature", "top_p",
-                "stress_debates", "stress_orders", "report_to")
+EVAL_OPTIONS = ("model", "base_url", "predictions", "baseline", "baseline_k", "suite", "debates", "items", "out",
+                "resume", "backend", "judge_url", "seed", "max_new_tokens", "batch_size", "concurrency", "samples",
+                "do_sample", "temperature", "top_p", "stress_debates", "stress_orders", "report_to")
 
 
 def eval_command_line(args: argparse.Namespace) -> str:
@@ -374,11 +412,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from pluralign.eval.generate import GenerationSettings
     from pluralign.eval.run import run_eval
 
-    if (args.model is None) == (args.predictions is None):
-        raise UsageError("pluralign eval needs --model M (generate) or --predictions O.jsonl (score outputs), "
-                         "and --out DIR; or use `pluralign eval compare DIR1 DIR2 ...`")
-    if args.out is None or (args.debates is None and args.items is None):
-        raise UsageError("pluralign eval needs --out DIR and --debates D.jsonl and/or --items I.jsonl")
+    if args.model is None and args.predictions is None and args.baseline is None:
+        raise UsageError("pluralign eval needs --model M (generate), --predictions O.jsonl (score outputs) or "
+                         "--baseline NAME (a reference baseline), and --out DIR; "
+                         "or use `pluralign eval compare DIR1 DIR2 ...`")
+    if args.out is None or (args.suite is None and args.debates is None and args.items is None):
+        raise UsageError("pluralign eval needs --out DIR and --suite NAME (e.g. pluralign-bench-v1), "
+                         "or --debates D.jsonl and/or --items I.jsonl")
     if args.model is None and (args.base_url or args.resume):
         raise UsageError("--base-url and --resume go with --model (generation); --predictions is scored as it is")
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, samples=args.samples,
@@ -387,7 +427,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                       backend=args.backend, generation=settings, seed=args.seed, stress_debates=args.stress_debates,
                       stress_orders=args.stress_orders, command=eval_command_line(args),
                       report_to=None if args.report_to == "none" else args.report_to, base_url=args.base_url,
-                      concurrency=args.concurrency, resume=args.resume)
+                      concurrency=args.concurrency, resume=args.resume, suite=args.suite,
+                      baseline=args.baseline, baseline_k=args.baseline_k)
     for task, suite in report["suites"].items():
         score = suite["metrics"].get(get_task(task).score_key, {})
         if score.get("mean") is not None:
@@ -411,6 +452,17 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_baseline_options(system, parser) -> None:
+    from pluralign.eval.baselines import BASELINES
+
+    system.add_argument("--baseline", choices=list(BASELINES), metavar="NAME",
+                        help="score a reference baseline instead of a model: "
+                             + "; ".join(f"{n}: {b.description} ({'/'.join(b.tasks)})" for n, b in BASELINES.items()))
+    parser.add_argument("--baseline-k", type=int, default=None, metavar="K",
+                        help="comments per summary for lead, random and majority-only "
+                             "(default: the debate's number of opinion groups, as one-per-group picks)")
+
+
 def add_eval_commands(commands) -> None:
     # `pluralign eval --model M ...` takes options, `pluralign eval compare DIR ...` is a subcommand:
     # `eval` has its own options plus an optional subcommand, and each sets its own handler.
@@ -422,6 +474,9 @@ def add_eval_commands(commands) -> None:
     system.add_argument("--model", help="local path or Hub id of a causal LM to generate with, or with --base-url "
                                         "the name a server serves; generations go to OUT/predictions.jsonl")
     system.add_argument("--predictions", help='outputs JSONL to score: {"id", "summary"|"output", ...} lines')
+    add_baseline_options(system, p)
+    p.add_argument("--suite", help="an installed suite, by name: pluralign-bench-v1, or pluralign-bench-v1:summarize "
+                                   "(some of its tasks, comma-separated); needs no data paths")
     p.add_argument("--base-url", default=None, metavar="URL",
                    help="generate through the OpenAI-compatible server at URL (e.g. `vllm serve`: "
                         "http://localhost:8000/v1); the server applies the chat template; key: $OPENAI_API_KEY")

@@ -25,9 +25,11 @@ DEBATE, ITEM = "debate", "item"  # the two record kinds (docs/design.md §1)
 SUMMARIZE_COLUMNS = ("prompt", "debate_id", "question", "language", "debate", "group_sizes", "group_source")
 REWRITE_COLUMNS = ("prompt", "id", "task", "source", "source_language", "target_language", "question",
                    "debate_id", "comment_id", "author", "group", "stance")
-# Fields of a record that a scored line carries, so that reports can break down by them.
+# Fields of a record that a scored line carries, so that reports can break down by them
+# (pluralign-bench records say their country, conversation, group source, the side the voters
+# took on a contribution, whether its group is a minority, and a debate's minority groups).
 CONTEXT_FIELDS = ("group", "stance", "source_language", "target_language", "debate_id", "comment_id",
-                  "country", "conversation", "group_source")
+                  "country", "conversation", "group_source", "vote_side", "minority", "minority_groups")
 
 
 def _pluralism_scorer(backend, **options):

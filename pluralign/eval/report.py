@@ -3,8 +3,10 @@
 
 Each metric is averaged over a unit's outputs first (a debate, or a rewrite item), then its mean
 over units gets a seeded percentile bootstrap 95% CI that resamples units. Breakdowns (per opinion
-group, stance side, language) and disparities (the gap between the best- and worst-served
-group, side or language) get CIs the same way.
+group, stance side, language, and, where the records say them, country, conversation, group
+source, vote side and minority status) and disparities (the gap between the best- and
+worst-served group, side or language) get CIs the same way. Every section says where its opinion
+groups came from (`group_sources`).
 """
 
 from __future__ import annotations
@@ -80,6 +82,41 @@ def _metric_table(rows: list[dict], score_key: str, seed: int) -> dict[str, dict
     return out
 
 
+# Breakdowns by the record fields a scored line carries (pluralign.tasks.CONTEXT_FIELDS), for both
+# score families: report key -> row attribute.
+RECORD_BREAKDOWNS = {"per_language": "language", "per_country": "country", "per_conversation": "conversation",
+                     "per_group_source": "group_source"}
+# What each group source means, for the report's "Opinion groups" table (docs/design.md §1, §3).
+GROUP_SOURCES = {
+    "given": "stated in the data",
+    "votes": "computed from the votes, the Polis way (docs/design.md §3)",
+    "embeddings": "clusters of the comments' embeddings (no groups, no votes)",
+    "polis": "the export's own groups, computed by Polis from the votes",
+    "text": "clusters of the comments' text (an export without votes): topic clusters, not opinion groups",
+}
+MINORITY, NOT_MINORITY = "minority", "not minority"
+
+
+def minority_status(flag: bool | None) -> str | None:
+    """The label a breakdown by minority status uses (None: the record does not say)."""
+    return None if flag is None else MINORITY if flag else NOT_MINORITY
+
+
+def group_sources(rows: list[dict]) -> dict[str, dict]:
+    """source -> {records, meaning}: where the scored records' opinion groups came from (the
+    record's own `group_source`, else the scorer's)."""
+    found: dict[str, set] = {}
+    for r in rows:
+        source = r.get("group_source") or (r.get("metrics") or {}).get("group_source")
+        if isinstance(source, str):
+            found.setdefault(source, set()).add(r["id"])
+    return {s: {"records": len(ids), "meaning": GROUP_SOURCES.get(s, "as the data says")} for s, ids in sorted(found.items())}
+
+
+def _record_breakdowns(rows: list[dict], score_key: str, seed: int) -> dict[str, dict]:
+    return {key: _breakdown(rows, attribute, score_key, seed) for key, attribute in RECORD_BREAKDOWNS.items()}
+
+
 def _breakdown(rows: list[dict], attribute: str, score_key: str, seed: int) -> dict[str, dict]:
     """attribute value -> metric -> mean_ci, over the rows that have the attribute."""
     values = sorted({r[attribute] for r in rows if r.get(attribute) is not None})
@@ -124,8 +161,11 @@ def summarize_section(rows: list[dict], seed: int, group_stances: dict[str, dict
     breakdowns; the within-debate gap between the best- and worst-covered group."""
     metrics = _metric_table(rows, "pluralism", seed)
     found: dict[tuple[str, str], dict[str, list[float]]] = {}
+    minority_groups: dict[str, list[str]] = {}  # debate -> the groups its record calls minorities
     for r in rows:
         m = r["metrics"]
+        if isinstance(r.get("minority_groups"), list):
+            minority_groups[r["id"]] = [str(g) for g in r["minority_groups"]]
         for group, value in (m.get("group_coverage") or {}).items():
             if value is None:  # a group with no scored member
                 continue
@@ -134,7 +174,17 @@ def summarize_section(rows: list[dict], seed: int, group_stances: dict[str, dict
             point["summary_share"].append(float((m.get("summary_share") or {}).get(group) or 0.0))
             point["share"].append(float((m.get("group_share") or {}).get(group) or 0.0))
     points = [{"debate": debate, "group": group, "stance": group_stances.get(debate, {}).get(group),
+               "minority": minority_status(group in minority_groups[debate]) if debate in minority_groups else None,
                **{k: float(np.mean(v)) for k, v in values.items()}} for (debate, group), values in found.items()]
+    # The coverage of the groups the records call minorities (pluralign-bench: under 15% of their
+    # whole conversation), per debate that has one: unlike the scorer's minority_recall (groups
+    # under 1/k of the debate's participants, covered or not), a fixed set of groups and a degree.
+    by_debate: dict[str, list[float]] = {}
+    for p in points:
+        if p["minority"] == MINORITY:
+            by_debate.setdefault(p["debate"], []).append(p["coverage"])
+    if minority_groups:
+        metrics["minority_group_coverage"] = mean_ci([float(np.mean(v)) for v in by_debate.values()], seed)
 
     def by(key: str) -> dict:
         out = {}
@@ -152,7 +202,8 @@ def summarize_section(rows: list[dict], seed: int, group_stances: dict[str, dict
         "metrics": metrics,
         "per_group": by("group"),
         "per_stance": by("stance"),
-        "per_language": _breakdown(rows, "language", "pluralism", seed),
+        "per_minority": by("minority"),
+        **_record_breakdowns(rows, "pluralism", seed),
         "group_points": points,
         "disparities": {"group_coverage_gap": mean_ci(gap_values, seed) | {
             "definition": "per debate, the best-covered group's coverage minus the worst-covered group's"}},
@@ -170,9 +221,12 @@ def rewrite_section(rows: list[dict], seed: int, group_stances: dict | None = No
     for r in rows:
         # The item's own stance label when the data has one, else the scorer's reading of the source.
         r["stance_side"] = r.get("stance") or stance_side(r["metrics"]["stance_source"])
+        if "minority" in r:
+            r["minority_status"] = minority_status(r["minority"])
     metrics = _metric_table(rows, "fidelity", seed)
-    attributes = {"group": "per_group", "stance_side": "per_stance", "language": "per_language"}
-    section = {"metrics": metrics}
+    attributes = {"group": "per_group", "stance_side": "per_stance", "language": "per_language",
+                  "vote_side": "per_vote_side", "minority_status": "per_minority"}
+    section = {"metrics": metrics, **_record_breakdowns(rows, "fidelity", seed)}
     for attribute, key in attributes.items():
         section[key] = _breakdown(rows, attribute, "fidelity", seed)
     disparities: dict = {}
@@ -220,6 +274,7 @@ def build_report(suites: list, rows_by_task: dict[str, list[dict]], skipped: dic
             "n_outputs": len(rows),
             "n_scored": len({r["id"] for r in rows}),
             "skipped": skipped.get(suite.task, {}),
+            "group_sources": group_sources(rows),
         }
         entry |= SECTIONS[suite.spec.score_key](rows, seed, group_stances)
         if suite.spec.stress and stress:
@@ -236,24 +291,32 @@ def _fmt(ci: dict) -> str:
 
 
 Table = tuple[str, list[str], list[list[str]]]  # title, header, rows
+# The breakdown tables of a section, in order: report key -> what its rows are.
+BREAKDOWN_TITLES = {"per_group": "opinion group", "per_stance": "stance side of the source",
+                    "per_minority": "minority status", "per_vote_side": "vote side", "per_language": "language",
+                    "per_country": "country", "per_conversation": "conversation", "per_group_source": "group source"}
 
 
 def suite_tables(task: str, suite: dict) -> list[Table]:
     """The tables of one suite, for report.md and report.html alike."""
     tables: list[Table] = [("Metrics", ["metric", "mean [95% CI]", "n"],
                             [[name, _fmt(ci), str(ci["n"])] for name, ci in suite["metrics"].items()])]
+    if suite.get("group_sources"):
+        tables.append(("Opinion groups", ["group source", "records", "meaning"],
+                       [[s, str(v["records"]), v["meaning"]] for s, v in suite["group_sources"].items()]))
     score = TASKS[task].score_key
-    for key, title in (("per_group", "opinion group"), ("per_stance", "stance side of the source"),
-                       ("per_language", "language")):
+    points = {"per_group": "group", "per_stance": "group's stance", "per_minority": "minority status"}
+    for key, title in BREAKDOWN_TITLES.items():
         table = suite.get(key) or {}
         if not table:
             continue
-        if score == "pluralism" and key in ("per_group", "per_stance"):
-            name = "group" if key == "per_group" else "group's stance"
+        if score == "pluralism" and key in points:
+            name = points[key]
             tables.append((f"By {name}", [name, "coverage [95% CI]", "mean share", "debates"],
                            [[g, _fmt(v["coverage"]), f"{v['mean_share']:.3f}", str(v["n_debates"])] for g, v in table.items()]))
         else:
-            shown = [m for m in (score, "intensity_drift", "flip", "min_group_coverage") if any(m in v for v in table.values())]
+            shown = [m for m in (score, "intensity_drift", "flip", "min_group_coverage", "minority_recall")
+                     if any(m in v for v in table.values())]
             tables.append((f"By {title}", [title, *shown, "n"],
                            [[value, *(_fmt(m[s]) if s in m else "–" for s in shown), str(m[score]["n"])]
                             for value, m in table.items()]))

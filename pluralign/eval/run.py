@@ -23,7 +23,7 @@ from pluralign.eval.predictions import generate_to_file
 from pluralign.eval.report import build_report, write_report
 from pluralign.eval.served import ServedGenerator
 from pluralign.eval.stress import run_stress
-from pluralign.eval.suites import Suite, build_suites
+from pluralign.eval.suites import Suite, build_suites, named_suites
 from pluralign.tasks import TASKS
 
 
@@ -79,18 +79,24 @@ def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None 
              generation: GenerationSettings | None = None, seed: int = 0, stress_debates: int = 3,
              stress_orders: int = 5, command: str = "", report_to: str | None = None,
              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), base_url: str | None = None,
-             concurrency: int = 16, resume: bool = False) -> dict:
+             concurrency: int = 16, resume: bool = False, suite: str | None = None,
+             baseline: str | None = None, baseline_k: int | None = None) -> dict:
     """Run the benchmark and write report.json, report.md, report.html (+ plots/) and scores.jsonl.
 
-    With `model`, generations go to OUT/predictions.jsonl as they arrive (`resume` keeps those
-    already there); `base_url` generates through the model an OpenAI-compatible server serves."""
+    The suites are the installed suite `suite` (by name) or those of the `debates`/`items` files;
+    the outputs come from `model`, `predictions` or the reference `baseline`. With `model`,
+    generations go to OUT/predictions.jsonl as they arrive (`resume` keeps those already there);
+    `base_url` generates through the model an OpenAI-compatible server serves."""
     from pluralign.rewards.backends import get_backend
 
-    if (model is None) == (predictions is None):
-        raise UsageError("give exactly one of --model (generate outputs) and --predictions (score an outputs file)")
-    suites = build_suites(debates, items)
+    if sum(x is not None for x in (model, predictions, baseline)) != 1:
+        raise UsageError("give exactly one of --model (generate outputs), --predictions (score an outputs file) "
+                         "and --baseline (a reference baseline)")
+    suites = select_suites(suite, debates, items)
     generator = None
-    if model is not None:
+    if baseline is not None:
+        suites, outputs, system = run_baseline(baseline, suites, baseline_k, seed, log)
+    elif model is not None:
         settings = generation or GenerationSettings(seed=seed)
         generator = (Generator(model, settings) if base_url is None
                      else ServedGenerator(model, base_url, settings, concurrency=concurrency))
@@ -129,6 +135,37 @@ def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None 
 
         log_to_wandb(report, rows, out_dir)
     return report
+
+
+def select_suites(suite: str | None, debates: str | None, items: str | None) -> list[Suite]:
+    """The installed suite named `suite`, or the suites of the debates/items files (not both)."""
+    if suite is None:
+        return build_suites(debates, items)
+    if debates is not None or items is not None:
+        raise UsageError(f"--suite {suite} brings its own data; drop --debates/--items, or drop --suite")
+    return named_suites(suite)
+
+
+def run_baseline(name: str, suites: list[Suite], k: int | None, seed: int,
+                 log: Callable[[str], None]) -> tuple[list[Suite], dict[str, dict[str, list[dict]]], dict]:
+    """The suites the baseline applies to, its outputs for them and the report's `system`."""
+    from pluralign.eval.baselines import BASELINES, BaselineSettings, describe, get_baseline
+
+    baseline = get_baseline(name)
+    if k is not None and (not baseline.uses_k or k < 1):
+        users = ", ".join(n for n, b in BASELINES.items() if b.uses_k)
+        raise UsageError(f"--baseline-k is a number of comments (at least 1) for {users}; got {k} for {name}")
+    settings = BaselineSettings(k=k, seed=seed)
+    mine = [s for s in suites if s.task in baseline.tasks]
+    if not mine:
+        raise UsageError(f"baseline {name} answers {', '.join(baseline.tasks)}; these suites are "
+                         f"{', '.join(s.name for s in suites)}")
+    left = [s.name for s in suites if s not in mine]
+    if left:
+        log(f"baseline {name} answers {', '.join(baseline.tasks)}; not run on {', '.join(left)}")
+    outputs = {s.task: {r["id"]: [{"id": r["id"], s.text_field: baseline.make(r, settings), "sample": 0}]
+                        for r in tqdm(s.records, desc=f"baseline {name}: {s.task}", disable=None)} for s in mine}
+    return mine, outputs, describe(baseline, settings)
 
 
 def stress_tests(suite: Suite, outputs: dict[str, list[dict]], scorer, embed, generator, n_debates: int,

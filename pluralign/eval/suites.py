@@ -3,6 +3,11 @@ translate), each with a signature that names its version and the exact data it h
 
 Two runs are comparable only on the same suite signature: the data hash changes when any
 debate, item or field changes, and the version changes when the way a suite is built does.
+
+Suites come from the user's files (`build_suites(debates, items)`) or by name from the ones
+installed with pluralign (`named_suites("pluralign-bench-v1")`, or `pluralign-bench-v1:summarize`
+for some of its tasks): a folder `pluralign/suites/NAME/` with a `MANIFEST.json` and one
+`TASK.jsonl` per task, found through importlib.resources, so that no data path is needed.
 """
 
 from __future__ import annotations
@@ -10,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from pluralign.data.jsonl import read_debates, read_rewrite_items
 from pluralign.data.schema import DataError
 from pluralign.errors import UsageError
 from pluralign.signature import make_signature
-from pluralign.tasks import DEBATE, ITEM, TASKS, Task
+from pluralign.tasks import DEBATE, ITEM, TASKS, Task, get_task
 
 SUITE_VERSION = 1
 
@@ -26,9 +32,12 @@ class Suite:
     task: str  # a name in pluralign.tasks.TASKS
     records: list[dict]  # debates (summarize) or rewrite items
     source: str  # the file the records came from
+    named: str | None = None  # the installed suite it belongs to (pluralign-bench-v1), if any
 
     @property
     def name(self) -> str:
+        if self.named:
+            return f"{self.named}/{self.task}"
         return f"pluralign-{self.task}-v{SUITE_VERSION}"
 
     @property
@@ -81,4 +90,46 @@ def build_suites(debates: str | Path | None = None, items: str | Path | None = N
         if shared:
             raise DataError(items, None, "id", f"id {sorted(shared)[0]!r} is both a debate and an item "
                             f"({len(shared)} such id(s)); outputs are matched by id, so make ids unique")
+    return suites
+
+
+# --- suites installed with pluralign ------------------------------------------------------------
+
+MANIFEST = "MANIFEST.json"
+
+
+def _installed():
+    """The folder of installed suites (a Traversable: a real folder, or inside a zip)."""
+    return resources.files("pluralign") / "suites"
+
+
+def installed_suites() -> list[str]:
+    """The names of the suites installed with pluralign."""
+    root = _installed()
+    if not root.is_dir():
+        return []
+    return sorted(entry.name for entry in root.iterdir() if entry.is_dir() and (entry / MANIFEST).is_file())
+
+
+def named_suites(spec: str) -> list[Suite]:
+    """The suites of an installed benchmark: `NAME` (every task it has) or `NAME:TASK[,TASK]`."""
+    name, _, wanted = spec.partition(":")
+    known = installed_suites()
+    if name not in known:
+        raise UsageError(f"unknown suite {name!r}; installed suites: {', '.join(known) or 'none'} "
+                         "(optionally NAME:TASK[,TASK]); for your own files use --debates/--items")
+    folder = _installed() / name
+    tasks = [get_task(t.strip()).name for t in wanted.split(",")] if wanted else list(TASKS)
+    suites = []
+    for task in tasks:
+        entry = folder / f"{task}.jsonl"
+        if not entry.is_file():
+            if wanted:
+                have = [t for t in TASKS if (folder / f"{t}.jsonl").is_file()]
+                raise UsageError(f"suite {name} has no {task} task; it has {', '.join(have)}")
+            continue
+        with resources.as_file(entry) as path:
+            reader = read_debates if TASKS[task].record == DEBATE else read_rewrite_items
+            records = list(reader(path))
+        suites.append(Suite(task, records, f"{name}/{task}.jsonl", named=name))
     return suites

@@ -46,9 +46,10 @@ def format_listing(listing: list[tuple[str, int]]) -> Iterator[str]:
     yield f"{sum(size for _, size in listing):>14,d}  total ({len(listing)} files)"
 
 
-def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
-    """Create the repo if needed and upload the folder; returns the commit URL. The token is the one
-    `huggingface_hub` resolves; HF_ENDPOINT is read now, not at import."""
+def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, repo_type: str | None = None) -> str:
+    """Create the repo (a model, or with `repo_type="dataset"` a dataset) if needed and upload the
+    folder; returns the commit URL. The token is the one `huggingface_hub` resolves; HF_ENDPOINT is
+    read now, not at import."""
     from huggingface_hub import HfApi, constants, get_token
 
     if constants.is_offline_mode():
@@ -62,10 +63,11 @@ def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
 
     api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None)
     try:
-        repo = api.create_repo(repo_id, private=True if private else None, exist_ok=True)
+        repo = api.create_repo(repo_id, private=True if private else None, exist_ok=True, repo_type=repo_type)
         logger.info(f"uploading {folder} to {repo.repo_id}" + (" (private)" if private else ""))
-        commit = api.upload_folder(repo_id=repo.repo_id, folder_path=str(folder),
-                                   commit_message=f"Upload model exported by pluralign {__version__}")
+        what = f"{repo_type} built" if repo_type else "model exported"
+        commit = api.upload_folder(repo_id=repo.repo_id, folder_path=str(folder), repo_type=repo_type,
+                                   commit_message=f"Upload {what} by pluralign {__version__}")
     except HfHubHTTPError as err:
         raise ExportError(
             f"pushing {folder} to {repo_id} failed: {err}\ncheck that the token (HF_TOKEN or `hf auth login`) "
