@@ -136,11 +136,7 @@ def test_the_local_path_resumes_too(tiny_lm, suite, tmp_path, monkeypatch):
     assert sorted(json.dumps(p, sort_keys=True) for p in again) == sorted(json.dumps(p, sort_keys=True) for p in first)
 
 
-def test_grpo_with_a_judge_reward_logs_it_by_name(standin, tmp_path, monkeypatch):
-    from pluralign.train.wandb_files import logged_history, run_file
-
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.delenv("WANDB_DIR", raising=False)
+def test_grpo_with_a_judge_reward_logs_it_by_name(standin, tmp_path):
     import torch
 
     threads = torch.get_num_threads()
@@ -149,12 +145,14 @@ def test_grpo_with_a_judge_reward_logs_it_by_name(standin, tmp_path, monkeypatch
         out = tmp_path / "grpo-judge"
         options = f"rewards.options={{judge_pluralism: {{judge: 'judge:the-judge', url: '{standin.url}'}}}}"
         assert main(["train", str(ROOT / "recipes" / "cpu" / "grpo.yaml"), f"output_dir={out}", "training.max_steps=1",
-                     "data.max_comments=6", "eval_hook.n_samples=2", "eval_hook.max_new_tokens=8", "report_to=wandb",
+                     "data.max_comments=6", "eval_hook.n_samples=2", "eval_hook.max_new_tokens=8", "report_to=none",
+                     "training.save_strategy=steps", "training.save_steps=1",
                      "rewards.funcs=[pluralism, judge_pluralism]", "rewards.weights=[1.0, 0.5]", options]) == 0
     finally:
         torch.set_num_threads(threads)
-    history = logged_history(run_file(out / "wandb"))
-    keys = {k for row in history for k in row}
-    assert {"train/rewards/pluralism/mean", "train/rewards/judge_pluralism/mean"} <= keys
+    # TRL's own log on disk (W&B keeps one session per process, so another test's run could own it).
+    state = json.loads((out / "checkpoint-1" / "trainer_state.json").read_text())
+    keys = {k for row in state["log_history"] for k in row}
+    assert {"rewards/pluralism/mean", "rewards/judge_pluralism/mean"} <= keys
     assert standin.judged() and {b["model"] for b in standin.judged()} == {"the-judge"}
     assert not [p for p in tmp_path.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
