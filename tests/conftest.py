@@ -1,6 +1,9 @@
 """Shared fixtures. Everything runs offline: tiny models are built into temporary folders."""
 
+import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -31,3 +34,66 @@ def tiny_classifier(tmp_path_factory):
     from pluralign.tiny import build_tiny_classifier
 
     return build_tiny_classifier(tmp_path_factory.mktemp("tiny-nli"))
+
+
+# --- a local stand-in for the Hub, recording what it receives (model and dataset pushes) ------
+
+FAKE_HUB_TOKEN = "hf_pluralignFakeToken0123456789abcdefXYZ"
+
+
+class _FakeHub(BaseHTTPRequestHandler):
+    """The few Hub endpoints `create_repo` and `upload_folder` call; every request is recorded."""
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        endpoint = f"http://127.0.0.1:{self.server.server_port}"
+        path = self.path.split("?")[0]
+        if path == "/api/repos/create" and json.loads(body)["organization"] == "not-yours":
+            self.send_error(403, "You don't have the rights to create a model under the namespace \"not-yours\"")
+            return
+        if path == "/api/repos/create":
+            request = json.loads(body)
+            answer = {"url": f"{endpoint}/{request['organization']}/{request['name']}"}
+        elif path == "/api/validate-yaml":
+            answer = {"errors": [], "warnings": []}
+        elif "/preupload/" in path:
+            answer = {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None}
+                                for f in json.loads(body)["files"]]}
+        elif "/commit/" in path:
+            repo = path.split("/api/")[1].split("/", 1)[1].split("/commit/")[0]
+            answer = {"commitUrl": f"{endpoint}/{repo}/commit/{'a' * 40}", "commitOid": "a" * 40}
+        else:
+            self.send_error(404)
+            return
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_hub(monkeypatch):
+    from huggingface_hub import constants
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeHub)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("HF_TOKEN", FAKE_HUB_TOKEN)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # conftest turns it on for the whole run
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{server.server_port}")  # read at import otherwise
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+

@@ -4,8 +4,6 @@ local server that records what a Hub would receive)."""
 import base64
 import json
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -53,7 +51,8 @@ lora:
   r: 4
   target_modules: [q_proj, v_proj]
 """
-FAKE_TOKEN = "hf_pluralignFakeToken0123456789abcdefXYZ"
+from conftest import FAKE_HUB_TOKEN as FAKE_TOKEN  # the token the fake_hub fixture sets
+
 BENCHMARK = "example-org/pluralign-bench-v1"
 WANDB_URL = "https://wandb.ai/someone/pluralign/runs/abc123"
 
@@ -163,17 +162,16 @@ def test_model_card_has_model_index_with_metrics_and_signature(lora_run, merged)
     assert (merged / "recipe.yaml").read_text() == (lora_run["run"] / "recipe.yaml").read_text()
 
 
-def test_eval_results_entries_point_at_the_benchmark_and_validate(lora_run, merged, fake_hub, monkeypatch):
+def test_eval_results_entries_point_at_the_benchmark_and_validate(lora_run, merged, fake_hub):
     """The card parses back with huggingface_hub (model-index into EvalResult objects), is what
     ModelCard.validate sends to the Hub (here the local server), and `.eval_results/` parses with
     huggingface_hub's own reader; every dataset is a Hub id."""
-    from huggingface_hub import ModelCard, constants, parse_eval_result_entries
+    from huggingface_hub import ModelCard, parse_eval_result_entries
     from huggingface_hub.utils import validate_repo_id
 
     card = ModelCard.load(merged / "README.md")
     assert {(r.dataset_type, r.metric_type) for r in card.data.eval_results} >= {(BENCHMARK, "pluralism"),
                                                                                 (BENCHMARK, "stance_flip")}
-    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{fake_hub.server_port}")
     card.validate()
     assert [r["path"].split("?")[0] for r in fake_hub.requests] == ["/api/validate-yaml"]
     sent = json.loads(fake_hub.requests[0]["body"])
@@ -228,61 +226,6 @@ def test_full_model_export_writes_the_same_weights(lora_run, tmp_path, capfd):
     err = capfd.readouterr().err
     assert "no recipe.yaml" in err and "no --report and no eval_metrics.jsonl" in err
     assert "No pluralign results were found" in (out / "README.md").read_text()
-
-
-class _FakeHub(BaseHTTPRequestHandler):
-    """The few Hub endpoints `create_repo` and `upload_folder` call; every request is recorded."""
-
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-        endpoint = f"http://127.0.0.1:{self.server.server_port}"
-        path = self.path.split("?")[0]
-        if path == "/api/repos/create" and json.loads(body)["organization"] == "not-yours":
-            self.send_error(403, "You don't have the rights to create a model under the namespace \"not-yours\"")
-            return
-        if path == "/api/repos/create":
-            request = json.loads(body)
-            answer = {"url": f"{endpoint}/{request['organization']}/{request['name']}"}
-        elif path == "/api/validate-yaml":
-            answer = {"errors": [], "warnings": []}
-        elif "/preupload/" in path:
-            answer = {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None}
-                                for f in json.loads(body)["files"]]}
-        elif "/commit/" in path:
-            repo = path.split("/api/models/")[1].split("/commit/")[0]
-            answer = {"commitUrl": f"{endpoint}/{repo}/commit/{'a' * 40}", "commitOid": "a" * 40}
-        else:
-            self.send_error(404)
-            return
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def fake_hub(monkeypatch):
-    from huggingface_hub import constants
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeHub)
-    server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
-    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # conftest turns it on for the whole run
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _written_bytes(folder: Path) -> bytes:

@@ -46,11 +46,14 @@ def format_listing(listing: list[tuple[str, int]]) -> Iterator[str]:
     yield f"{sum(size for _, size in listing):>14,d}  total ({len(listing)} files)"
 
 
-def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
+def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, repo_type: str = "model",
+                commit_message: str | None = None) -> str:
     """Create the repo if needed and upload the folder; returns the commit URL. The token is the one
-    `huggingface_hub` resolves; HF_ENDPOINT is read now, not at import."""
+    `huggingface_hub` resolves; HF_ENDPOINT is read now, not at import. `repo_type` "dataset"
+    publishes a dataset folder the same way."""
     from huggingface_hub import HfApi, constants, get_token
 
+    what = "dataset" if repo_type == "dataset" else "model"
     if constants.is_offline_mode():
         raise ExportError(
             f"cannot push {folder} to {repo_id}: HF_HUB_OFFLINE is set (the Makefile sets it); "
@@ -62,13 +65,14 @@ def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
 
     api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None)
     try:
-        repo = api.create_repo(repo_id, private=True if private else None, exist_ok=True)
+        repo = api.create_repo(repo_id, private=True if private else None, exist_ok=True,
+                               repo_type=None if repo_type == "model" else repo_type)
         logger.info(f"uploading {folder} to {repo.repo_id}" + (" (private)" if private else ""))
-        commit = api.upload_folder(repo_id=repo.repo_id, folder_path=str(folder),
-                                   commit_message=f"Upload model exported by pluralign {__version__}")
+        commit = api.upload_folder(repo_id=repo.repo_id, folder_path=str(folder), repo_type=repo_type,
+                                   commit_message=commit_message or f"Upload {what} exported by pluralign {__version__}")
     except HfHubHTTPError as err:
         raise ExportError(
             f"pushing {folder} to {repo_id} failed: {err}\ncheck that the token (HF_TOKEN or `hf auth login`) "
-            f"may write to {repo_id.split('/')[0]}; the exported folder is complete and can be pushed again"
+            f"may write to {repo_id.split('/')[0]}; the {what} folder is complete and can be pushed again"
         ) from err
     return commit.commit_url
