@@ -382,12 +382,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from pluralign.resources import configs_folder, find_recipe, recipes_folder, shipped_recipes
+
+    if args.path:
+        name = args.path.removeprefix("configs/")
+        for candidate in (configs_folder() / name, configs_folder() / f"{name}.yaml", configs_folder() / f"{name}.json",
+                          find_recipe(args.path)):
+            if candidate.exists():
+                print(candidate.resolve())
+                return 0
+        raise UsageError(f"{args.path}: neither a shipped recipe nor a config; `pluralign recipes` lists them")
+    for name in shipped_recipes():
+        print(f"{name:<48} {recipes_folder() / name}.yaml")
+    print(f"\nlaunch configs (accelerate/*, deepspeed/*): {configs_folder()}")
+    return 0
+
+
 def add_train_commands(commands) -> None:
     from pluralign.train.run import build_arg_parser
 
     p = commands.add_parser("train", help="train with a YAML recipe (sft, dpo, grpo, rloo, reward): RECIPE.yaml [key=value ...]")
     build_arg_parser(p)
     p.set_defaults(func=cmd_train)
+
+    p = commands.add_parser("recipes", help="list the shipped recipes and launch configs (also from an installed package)")
+    p.add_argument("--path", default=None, metavar="NAME",
+                   help="print the file of a shipped recipe (cpu/grpo) or config (accelerate/zero3, deepspeed/zero3.json, "
+                        "or `.` for the configs folder)")
+    p.set_defaults(func=cmd_recipes)
 
 
 # --- eval ------------------------------------------------------------------------------------
