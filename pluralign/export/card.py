@@ -146,7 +146,9 @@ def _strings(value: Any) -> list[str]:
 
 
 def _is_hub_id(name: str) -> bool:
-    return bool(HUB_ID_PATTERN.match(name)) and not Path(name).exists() and not Path(name).suffix
+    # Not a local path, and no file suffix: `Qwen/Qwen2.5-1.5B-Instruct` has a dot but is an id.
+    suffix = Path(name).suffix.lower()
+    return bool(HUB_ID_PATTERN.match(name)) and not Path(name).exists() and suffix not in (*DATA_SUFFIXES, ".yaml", ".yml")
 
 
 def is_hub_dataset(name: str | None) -> bool:
