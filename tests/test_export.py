@@ -333,3 +333,22 @@ def test_bad_inputs_name_the_path_and_the_fix(lora_run, tmp_path, capfd, problem
     }[problem]
     assert expected in err
     assert not out.exists()  # nothing half-written
+
+
+def test_the_base_models_license_comes_from_its_cached_hub_card(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from pluralign.export.card import license_of
+
+    card = tmp_path / "README.md"
+    card.write_text("---\nlicense: other\nlicense_name: llama3.1\nlicense_link: https://llama.meta.com/llama3_1/license\n"
+                    "---\n\n# base\n")
+    asked = []
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache",
+                        lambda repo, name: asked.append((repo, name)) or str(card))
+    assert license_of("meta-llama/Llama-3.1-8B-Instruct") == {
+        "license": "other", "license_name": "llama3.1", "license_link": "https://llama.meta.com/llama3_1/license"}
+    assert asked == [("meta-llama/Llama-3.1-8B-Instruct", "README.md")]
+    # not cached and offline (the tests are): nothing is claimed
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo, name: None)
+    assert license_of("meta-llama/Llama-3.1-8B-Instruct") == {}
