@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from conftest import FAKE_HUB_TOKEN as FAKE_TOKEN  # the token the fake_hub fixture sets
 
 from pluralign.cli import main
 
@@ -51,8 +52,6 @@ lora:
   r: 4
   target_modules: [q_proj, v_proj]
 """
-from conftest import FAKE_HUB_TOKEN as FAKE_TOKEN  # the token the fake_hub fixture sets
-
 BENCHMARK = "example-org/pluralign-bench-v1"
 WANDB_URL = "https://wandb.ai/someone/pluralign/runs/abc123"
 
