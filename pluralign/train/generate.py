@@ -64,9 +64,10 @@ def unwrapped_for_generation(model, trainer=None):
     if trainer is not None:
         from trl.models.utils import unwrap_model_for_generation
 
+        # As TRL's own rollouts: gradient checkpointing comes back with the run's own settings.
         gather = getattr(trainer.args, "ds3_gather_for_generation", True)
-        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator,
-                                         gather_deepspeed3_params=gather) as unwrapped:
+        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator, gather_deepspeed3_params=gather,
+                                         gradient_checkpointing_kwargs=trainer.args.gradient_checkpointing_kwargs) as unwrapped:
             yield unwrapped
         return
     from transformers.integrations import is_deepspeed_zero3_enabled
