@@ -96,7 +96,7 @@ def direct(recipe, out: Path) -> float:
     from transformers import set_seed
     from trl import GRPOConfig, GRPOTrainer
 
-    from pluralign.data.jsonl import read_debates
+    from pluralign.data.synth import SynthSpec, synth_debates
     from pluralign.data.tasks import build_summarize_dataset
     from pluralign.rewards.adapters import make_pluralism_reward
     from pluralign.tiny import build_tiny_causal_lm
@@ -104,8 +104,8 @@ def direct(recipe, out: Path) -> float:
     start = time.perf_counter()
     set_seed(recipe.seed)
     model = build_tiny_causal_lm(out / "base-model", seed=recipe.seed)
-    dataset = build_summarize_dataset(list(read_debates(recipe.data.path)), max_comments=recipe.data.max_comments,
-                                      seed=recipe.seed)
+    debates = list(synth_debates(SynthSpec(**recipe.data.synth)))  # the recipe's data.synth
+    dataset = build_summarize_dataset(debates, max_comments=recipe.data.max_comments, seed=recipe.seed)
     args = GRPOConfig(**{**recipe.training, "output_dir": str(out), "use_cpu": True, "bf16": False,
                          "reward_weights": [1.0]})
     trainer = GRPOTrainer(model=model, reward_funcs=[make_pluralism_reward(backend=recipe.rewards.backend)],

@@ -78,10 +78,40 @@ def cmd_data_tasks(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import read_debates, write_jsonl
     from pluralign.data.tasks import rewrite_items
 
-    items = rewrite_items(read_debates(args.debates), task=args.task, target_language=args.target_language,
-                          per_debate=args.per_debate, seed=args.seed)
+    if args.private and not args.push_to_hub:
+        raise UsageError("--private applies to --push-to-hub ORG/NAME; give the repo or drop --private")
+    items = list(rewrite_items(read_debates(args.debates), task=args.task, target_language=args.target_language,
+                               per_debate=args.per_debate, seed=args.seed))
     count = write_jsonl(args.out, items)
     print(f"wrote {count} {args.task} item(s) to {args.out}", file=sys.stderr)
+    if args.push_to_hub:
+        from pluralign.data.publish import prompt_dataset, publish_prompts
+
+        dataset = prompt_dataset(args.task, items, "items")
+        print(publish_prompts(dataset, args.task, args.push_to_hub, items, private=args.private))
+    return 0
+
+
+def cmd_data_prompts(args: argparse.Namespace) -> int:
+    from pluralign.data.jsonl import read_debates, read_rewrite_items
+    from pluralign.data.publish import prompt_dataset, publish_prompts, write_prompt_dataset
+
+    if (args.debates is None) == (args.items is None):
+        raise UsageError("pluralign data prompts needs --debates D.jsonl or --items I.jsonl (one of them)")
+    if not (args.out or args.push_to_hub):
+        raise UsageError("pluralign data prompts needs --out DIR (write the dataset) and/or --push-to-hub ORG/NAME")
+    if args.private and not args.push_to_hub:
+        raise UsageError("--private applies to --push-to-hub ORG/NAME; give the repo or drop --private")
+    kind, path = ("debates", args.debates) if args.debates else ("items", args.items)
+    records = list(read_debates(path) if kind == "debates" else read_rewrite_items(path))
+    dataset = prompt_dataset(args.task, records, kind, max_comments=args.max_comments, seed=args.seed,
+                             target_language=args.target_language, per_debate=args.per_debate)
+    repo = args.push_to_hub or f"your-org/{args.task}-prompts"
+    if args.out:
+        write_prompt_dataset(dataset, args.out, args.task, repo, records)
+        print(f"wrote {len(dataset)} {args.task} prompt(s) to {args.out} (parquet and dataset card)", file=sys.stderr)
+    if args.push_to_hub:
+        print(publish_prompts(dataset, args.task, args.push_to_hub, records, out=args.out, private=args.private))
     return 0
 
 
@@ -194,7 +224,29 @@ def add_data_commands(commands) -> None:
     p.add_argument("--per-debate", type=int, default=None, help="at most this many comments per debate")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
+    p.add_argument("--push-to-hub", default=None, metavar="ORG/NAME",
+                   help="also publish the items' prompt dataset (TRL conversational format) as this Hub dataset")
+    p.add_argument("--private", action="store_true", help="create the Hub dataset as private")
     p.set_defaults(func=cmd_data_tasks)
+
+    p = data_cmds.add_parser("prompts", help="build a task's prompt dataset (TRL conversational format) and write "
+                                             "or publish it: what `pluralign train` and `trl grpo` train on",
+                             description="The prompt dataset of a task, as `pluralign train` builds it: a conversational "
+                                         "`prompt` column plus the columns the rewards read (`debate` for summarize, the "
+                                         "item's fields for reformulate/translate). Written as parquet with a dataset "
+                                         "card (--out) and/or pushed as a Hub dataset (--push-to-hub).")
+    p.add_argument("--task", choices=task_names(), required=True)
+    p.add_argument("--debates", default=None, help="debates JSONL (summarize; reformulate/translate items are made "
+                                                   "from their comments)")
+    p.add_argument("--items", default=None, help="rewrite items JSONL (reformulate, translate)")
+    p.add_argument("--max-comments", type=int, default=None, help="summarize: comments sampled per debate")
+    p.add_argument("--target-language", default=None, help="translate items made from debates (default: en, or fr from en)")
+    p.add_argument("--per-debate", type=int, default=None, help="items made from debates: at most this many per debate")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, metavar="DIR", help="write the dataset repo's files here")
+    p.add_argument("--push-to-hub", default=None, metavar="ORG/NAME", help="publish as this Hub dataset")
+    p.add_argument("--private", action="store_true", help="create the Hub dataset as private")
+    p.set_defaults(func=cmd_data_prompts)
 
     add_bench_command(data_cmds)
 
@@ -372,12 +424,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from pluralign.resources import configs_folder, find_recipe, recipes_folder, shipped_recipes
+
+    if args.path:
+        name = args.path.removeprefix("configs/")
+        for candidate in (configs_folder() / name, configs_folder() / f"{name}.yaml", configs_folder() / f"{name}.json",
+                          find_recipe(args.path)):
+            if candidate.exists():
+                print(candidate.resolve())
+                return 0
+        raise UsageError(f"{args.path}: neither a shipped recipe nor a config; `pluralign recipes` lists them")
+    for name in shipped_recipes():
+        print(f"{name:<48} {recipes_folder() / name}.yaml")
+    print(f"\nlaunch configs (accelerate/*, deepspeed/*): {configs_folder()}")
+    return 0
+
+
 def add_train_commands(commands) -> None:
     from pluralign.train.run import build_arg_parser
 
     p = commands.add_parser("train", help="train with a YAML recipe (sft, dpo, grpo, rloo, reward): RECIPE.yaml [key=value ...]")
     build_arg_parser(p)
     p.set_defaults(func=cmd_train)
+
+    p = commands.add_parser("recipes", help="list the shipped recipes and launch configs (also from an installed package)")
+    p.add_argument("--path", default=None, metavar="NAME",
+                   help="print the file of a shipped recipe (cpu/grpo) or config (accelerate/zero3, deepspeed/zero3.json, "
+                        "or `.` for the configs folder)")
+    p.set_defaults(func=cmd_recipes)
 
 
 # --- eval ------------------------------------------------------------------------------------
@@ -386,7 +461,8 @@ def add_train_commands(commands) -> None:
 # The options of `pluralign eval`, in the order the recorded command line lists them.
 EVAL_OPTIONS = ("model", "base_url", "predictions", "baseline", "baseline_k", "suite", "debates", "items", "out",
                 "resume", "backend", "judge_url", "seed", "max_new_tokens", "batch_size", "concurrency", "samples",
-                "do_sample", "temperature", "top_p", "stress_debates", "stress_orders", "report_to")
+                "do_sample", "temperature", "top_p", "chat_template_kwargs", "stress_debates", "stress_orders",
+                "report_to")
 
 
 def eval_command_line(args: argparse.Namespace) -> str:
@@ -408,6 +484,21 @@ def eval_command_line(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
+def json_mapping(text: str | None, option: str) -> dict:
+    """A JSON object given on the command line; {} when absent."""
+    import json
+
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(f"{option}: not JSON ({err}); e.g. {option} '{{\"enable_thinking\": false}}'") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{option}: expected a JSON object, got {text!r}")
+    return value
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from pluralign.eval.generate import GenerationSettings
     from pluralign.eval.run import run_eval
@@ -422,7 +513,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.model is None and (args.base_url or args.resume):
         raise UsageError("--base-url and --resume go with --model (generation); --predictions is scored as it is")
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, samples=args.samples,
-                                  do_sample=args.do_sample, temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+                                  do_sample=args.do_sample, temperature=args.temperature, top_p=args.top_p, seed=args.seed,
+                                  chat_template_kwargs=json_mapping(args.chat_template_kwargs, "--chat-template-kwargs"))
     report = run_eval(args.out, debates=args.debates, items=args.items, model=args.model, predictions=args.predictions,
                       backend=args.backend, generation=settings, seed=args.seed, stress_debates=args.stress_debates,
                       stress_orders=args.stress_orders, command=eval_command_line(args),
@@ -496,7 +588,10 @@ def add_eval_commands(commands) -> None:
     p.add_argument("--top-p", type=float, default=0.95)
     p.add_argument("--stress-debates", type=int, default=3, help="debates to stress-test (0: none)")
     p.add_argument("--stress-orders", type=int, default=5, help="comment orders per debate in the order test")
-    p.add_argument("--report-to", choices=["none", "wandb"], default="none")
+    p.add_argument("--chat-template-kwargs", default=None, metavar="JSON",
+                   help='arguments to the model\'s chat template, as JSON, e.g. \'{"enable_thinking": false}\'')
+    p.add_argument("--report-to", choices=["none", "wandb"], default="none",
+                   help="wandb: log the report to W&B, in WANDB_PROJECT (default pluralign, as training) with job_type eval")
     p.set_defaults(func=cmd_eval)
     sub = p.add_subparsers(dest="eval_command", required=False, metavar="[compare]")
     c = sub.add_parser("compare", help="side-by-side table of eval runs; refuses differing signatures")
@@ -515,7 +610,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.private and not args.push_to_hub:
         raise UsageError("--private applies to --push-to-hub REPO; give the repo or drop --private")
     out = export(args.checkpoint, args.out, merge_lora=args.merge_lora, report=args.report,
-                 model_name=args.push_to_hub, base_model=args.base_model)
+                 model_name=args.push_to_hub, base_model=args.base_model, benchmark_dataset=args.benchmark_dataset)
     if args.dry_run:
         where = f" to {args.push_to_hub}{' (private)' if args.private else ''}" if args.push_to_hub else ""
         print(f"dry run: would upload {out}{where}; nothing pushed")
@@ -537,6 +632,10 @@ def add_export_commands(commands) -> None:
                         "(default: the checkpoint's eval_metrics.jsonl)")
     p.add_argument("--base-model", default=None, metavar="ID",
                    help="Hub id of the base model for the card (default: the adapter's or recipe's, if a Hub id)")
+    p.add_argument("--benchmark-dataset", default=None, metavar="ORG/NAME",
+                   help="Hub dataset id under which the --report suites are published (e.g. your copy of "
+                        "pluralign-bench-v1, task ids summarize/reformulate/translate): the headline scores go "
+                        "to .eval_results/ and model-index point at it; without it they stay in the card's text")
     p.add_argument("--push-to-hub", default=None, metavar="REPO", help="Hub repo id to create and upload to")
     p.add_argument("--private", action="store_true", help="create the Hub repo as private")
     p.add_argument("--dry-run", action="store_true", help="list the files and sizes that would be uploaded; push nothing")

@@ -11,34 +11,39 @@ import torch
 from tqdm.auto import tqdm
 
 
-def prompt_text(tokenizer, prompt) -> str:
-    """A conversational prompt through the chat template; a plain string is used as it is."""
+def prompt_text(tokenizer, prompt, chat_template_kwargs: dict | None = None) -> str:
+    """A conversational prompt through the chat template (with `chat_template_kwargs`, e.g.
+    `enable_thinking: false`); a plain string is used as it is."""
     if isinstance(prompt, str):
         return prompt
-    return tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
+    return tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False, **(chat_template_kwargs or {}))
 
 
-def count_truncated(tokenizer, prompts: list, max_prompt_length: int, add_special_tokens: bool = False) -> int:
+def count_truncated(tokenizer, prompts: list, max_prompt_length: int, add_special_tokens: bool = False,
+                    chat_template_kwargs: dict | None = None) -> int:
     """How many of `prompts` `generate_texts` will cut to `max_prompt_length` tokens."""
-    ids = tokenizer([prompt_text(tokenizer, p) for p in prompts], add_special_tokens=add_special_tokens)["input_ids"]
+    texts = [prompt_text(tokenizer, p, chat_template_kwargs) for p in prompts]
+    ids = tokenizer(texts, add_special_tokens=add_special_tokens)["input_ids"]
     return sum(len(row) > max_prompt_length for row in ids)
 
 
 @torch.no_grad()
 def generate_texts(model, tokenizer, prompts: list, max_new_tokens: int, temperature: float = 0.0,
                    batch_size: int = 8, num_return_sequences: int = 1, max_prompt_length: int | None = None,
-                   sampling: dict | None = None, add_special_tokens: bool = False, desc: str | None = None) -> list[str]:
+                   sampling: dict | None = None, add_special_tokens: bool = False, desc: str | None = None,
+                   chat_template_kwargs: dict | None = None) -> list[str]:
     """Completions for `prompts`, `num_return_sequences` per prompt, in order.
 
     Greedy when `temperature` is 0, else plain sampling at that temperature with no top-k or top-p cut,
     whatever the model's generation config says. `sampling` (`generate` arguments such as do_sample,
     temperature, top_p) replaces that rule; what it leaves out comes from the model's generation config.
-    `desc` shows a progress bar. The model's train mode and the tokenizer's sides are restored.
+    `desc` shows a progress bar; `chat_template_kwargs` go to the chat template. The model's train mode
+    and the tokenizer's sides are restored.
     """
     if sampling is None:
         sampling = {"do_sample": temperature > 0, "temperature": temperature if temperature > 0 else None,
                     "top_p": None, "top_k": None}
-    texts = [prompt_text(tokenizer, p) for p in prompts]
+    texts = [prompt_text(tokenizer, p, chat_template_kwargs) for p in prompts]
     sides = tokenizer.padding_side, tokenizer.truncation_side
     tokenizer.padding_side = tokenizer.truncation_side = "left"
     was_training = model.training

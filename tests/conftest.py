@@ -90,7 +90,8 @@ def fake_hub(monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
     monkeypatch.setenv("HF_TOKEN", FAKE_HUB_TOKEN)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # turned on above for the whole run
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # conftest turns it on for the whole run
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{server.server_port}")  # read at import otherwise
     try:
         yield server
     finally:

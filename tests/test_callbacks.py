@@ -100,3 +100,74 @@ def test_save_on_interrupt_saves_stops_and_restores_the_handler():
     assert control.should_save and control.should_training_stop
     callback.on_train_end(None, None, control)
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+class FakeVLLMEngine:
+    """The part of TRL 1.16's `VLLMGeneration` that pluralign uses: `sync_weights()`, the sampling
+    attributes read at generation time, and `generate(prompts=token ids, images, num_generations)`
+    returning (prompt_ids, completion_ids, logprobs, logprob_token_ids)."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer, self.syncs, self.calls = tokenizer, 0, []
+        self.max_completion_length, self.temperature = 512, 1.0
+
+    def sync_weights(self):
+        self.syncs += 1
+
+    def generate(self, prompts, images, num_generations):
+        self.calls.append({"prompts": prompts, "n": num_generations, "max_tokens": self.max_completion_length,
+                           "temperature": self.temperature, "images": images})
+        completions = [self.tokenizer(f"reply {i}", add_special_tokens=False)["input_ids"] for i in range(len(prompts))]
+        return prompts, completions, None, None
+
+
+def test_with_use_vllm_the_hook_generates_through_the_trainers_engine(model_and_tokenizer, tmp_path):
+    """TRL's vLLM engine (fake here: vLLM needs CUDA): the current weights are pushed once per step,
+    every prompt is rendered through the chat template and repeated once per sample, as TRL passes
+    them, and the call's own length and temperature are used, then the trainer's restored."""
+    from types import SimpleNamespace
+
+    from pluralign.train.callbacks import bind_trainer
+    from pluralign.train.generate import sharded_generate
+
+    model, tokenizer = model_and_tokenizer
+    engine = FakeVLLMEngine(tokenizer)
+    trainer = SimpleNamespace(use_vllm=True, vllm_generation=engine, state=SimpleNamespace(global_step=3))
+    prompts = [[{"role": "user", "content": "first"}], [{"role": "user", "content": "second"}]]
+    texts = sharded_generate(model, tokenizer, prompts, trainer=trainer, max_new_tokens=24, temperature=0.0,
+                             num_return_sequences=2)
+    assert texts == ["reply 0", "reply 1", "reply 2", "reply 3"]
+    [call] = engine.calls
+    rendered = [tokenizer(tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False),
+                          add_special_tokens=False)["input_ids"] for p in prompts]
+    assert call["prompts"] == [rendered[0], rendered[0], rendered[1], rendered[1]] and call["n"] == 2
+    assert (call["max_tokens"], call["temperature"]) == (24, 0.0)
+    assert (engine.max_completion_length, engine.temperature) == (512, 1.0)
+    sharded_generate(model, tokenizer, prompts, trainer=trainer, max_new_tokens=8)
+    assert engine.syncs == 1  # same step: the weights are already there
+    trainer.state.global_step = 4
+    sharded_generate(model, tokenizer, prompts, trainer=trainer, max_new_tokens=8)
+    assert engine.syncs == 2
+
+    rows = build_summarize_dataset(DEBATES[:2], max_comments=4)
+    hook = PluralismEvalCallback(rows, "summarize", tmp_path, scorer=make_lexical_scorer("summarize"), tokenizer=tokenizer)
+    bind_trainer([hook, SaveOnInterrupt()], trainer)
+    assert hook.trainer is trainer
+    hook.evaluate(TrainingArguments(str(tmp_path), report_to=[]), TrainerState(), {"model": model}, "begin")
+    assert len(engine.calls) == 4 and engine.calls[-1]["n"] == 1
+
+
+def make_lexical_scorer(task):
+    from pluralign.rewards.backends import get_backend
+    from pluralign.tasks import get_task
+
+    return get_task(task).make_scorer(get_backend("lexical"))
+
+
+def test_a_vllm_recipe_without_vllm_is_refused_before_any_model(tmp_path, capsys):
+    from pluralign.cli import main
+
+    out = tmp_path / "out"
+    assert main(["train", "qwen2.5-1.5b-full-ddp/summarize-pluralism-vllm", f"output_dir={out}"]) == 2
+    assert "training.use_vllm: vLLM is not installed: pip install 'pluralign[vllm]'" in capsys.readouterr().err
+    assert not out.exists()

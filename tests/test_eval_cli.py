@@ -141,8 +141,11 @@ def test_a_missing_model_is_an_error_not_a_traceback(suite_files, tmp_path, caps
 
 
 def test_report_to_wandb_offline(suite_files, predictions, tmp_path, monkeypatch):
+    from pluralign.train.wandb_files import run_info
+
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.delenv("WANDB_PROJECT", raising=False)
     out = tmp_path / "wandb-run"
     assert main(["eval", "--predictions", str(predictions), "--debates", str(suite_files / "debates.jsonl"),
                  "--out", str(out), "--backend", "lexical", "--stress-debates", "0", "--report-to", "wandb"]) == 0
@@ -160,6 +163,9 @@ def test_report_to_wandb_offline(suite_files, predictions, tmp_path, monkeypatch
     wandb.teardown()
     log = next(runs[0].glob("run-*.wandb")).read_bytes()
     assert b"summarize/pluralism" in log and b"summarize/pluralism_ci_low" in log
+    # beside the training runs: the same project (pluralign, as `pluralign train` uses), job_type eval
+    info = run_info(next(runs[0].glob("run-*.wandb")))
+    assert (info["project"], info["job_type"]) == ("pluralign", "eval")
 
 
 def test_console_script_spelling(suite_files, model_run):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from conftest import FAKE_HUB_TOKEN as FAKE_TOKEN  # the token the fake_hub fixture sets
 
 from pluralign.cli import main
 
@@ -25,14 +26,17 @@ REPORT = {
         "summarize": {
             "suite": "pluralign-summarize-v1", "task": "summarize", "signature": SIGNATURE,
             "metrics": {
+                "pluralism": {"mean": 0.5125, "ci_low": 0.45, "ci_high": 0.57, "n": 24},
                 "min_group_coverage": {"mean": 0.4125, "ci_low": 0.31, "ci_high": 0.52, "n": 24},
                 "deficit_mass": {"mean": 0.2, "ci_low": 0.1, "ci_high": 0.3, "n": 24},
                 "minority_recall": {"mean": None, "ci_low": None, "ci_high": None, "n": 0},
+                "n_participants": {"mean": 180.5, "ci_low": 170.0, "ci_high": 190.0, "n": 24},  # a count, not a result
             },
         },
         "reformulate": {
             "suite": "pluralign-reformulate-v1", "task": "reformulate", "signature": FIDELITY_SIGNATURE,
-            "metrics": {"stance_flip": {"value": 0.1, "ci_low": 0.0, "ci_high": 0.3, "n": 10}},
+            "metrics": {"fidelity": {"mean": 0.7, "ci_low": 0.6, "ci_high": 0.8, "n": 10},
+                        "stance_flip": {"value": 0.1, "ci_low": 0.0, "ci_high": 0.3, "n": 10}},
         },
     },
 }
@@ -43,11 +47,13 @@ method: grpo
 data:
   train: data/synthetic/debates.jsonl
   eval: data/polis/scoop-hivemind-ubi.jsonl
+  hub: example-org/deliberation-debates
 lora:
   r: 4
   target_modules: [q_proj, v_proj]
 """
-FAKE_TOKEN = "hf_pluralignFakeToken0123456789abcdefXYZ"  # the token conftest's fake_hub sets
+BENCHMARK = "example-org/pluralign-bench-v1"
+WANDB_URL = "https://wandb.ai/someone/pluralign/runs/abc123"
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +83,11 @@ def lora_run(tmp_path_factory):
             "signature": {"pluralism": SIGNATURE}, "samples": []}
            for step, value in ((0, 0.1), (4, 0.25), (8, 0.5))]
     (run / "eval_metrics.jsonl").write_text("".join(json.dumps(entry) + "\n" for entry in log))
+    # The card TRL writes into the output dir at each checkpoint, with its W&B link and versions.
+    from trl.trainer.utils import generate_model_card
+
+    generate_model_card(base_model=None, model_name="run", hub_model_id="run", dataset_name=None, tags=["grpo", "trl"],
+                        wandb_url=WANDB_URL, trackio_url=None, trainer_name="GRPO").save(run / "README.md")
     report = root / "eval"
     report.mkdir()
     (report / "report.json").write_text(json.dumps(REPORT))
@@ -86,8 +97,9 @@ def lora_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def merged(lora_run):
     out = lora_run["root"] / "merged"
-    assert main(["export", str(lora_run["run"]), "--out", str(out), "--merge-lora",
-                 "--report", str(lora_run["report"]), "--base-model", "example-org/tiny-base"]) == 0
+    assert main(["export", str(lora_run["run"]), "--out", str(out), "--merge-lora", "--report", str(lora_run["report"]),
+                 "--base-model", "example-org/tiny-base", "--benchmark-dataset", BENCHMARK,
+                 "--push-to-hub", "someone/tiny-plural", "--dry-run"]) == 0
     return out
 
 
@@ -123,25 +135,60 @@ def test_model_card_has_model_index_with_metrics_and_signature(lora_run, merged)
     assert meta["library_name"] == "transformers"
     assert meta["license"] == "apache-2.0"  # from the base model's own card
     assert {"pluralign", "deliberation", "trl", "grpo", "summarize", "lora"} <= set(meta["tags"])
-    assert meta["datasets"] == ["debates", "scoop-hivemind-ubi"]
+    assert meta["datasets"] == ["example-org/deliberation-debates", BENCHMARK]  # Hub ids only, no file stems
     [index] = meta["model-index"]
     results = {r["task"]["type"]: r for r in index["results"]}
     assert set(results) == {"summarization", "text2text-generation"}
     summarize = results["summarization"]
-    assert summarize["dataset"] == {"name": "pluralign-summarize-v1", "type": "pluralign/pluralign-summarize-v1"}
+    assert summarize["dataset"] == {"name": "pluralign-summarize-v1", "type": BENCHMARK, "config": "summarize",
+                                    "split": "test"}
     metrics = {m["type"]: m for m in summarize["metrics"]}
-    assert set(metrics) == {"min_group_coverage", "deficit_mass"}  # the metric without a mean is left out
+    # the metric without a mean is left out, and so is the count
+    assert set(metrics) == {"pluralism", "min_group_coverage", "deficit_mass"}
     assert metrics["min_group_coverage"]["value"] == 0.4125
     assert metrics["min_group_coverage"]["args"] == {"signature": SIGNATURE, "ci_low": 0.31, "ci_high": 0.52, "n": 24}
     assert all(m["args"]["signature"] == SIGNATURE for m in metrics.values())
-    [flip] = results["text2text-generation"]["metrics"]
-    assert (flip["type"], flip["value"], flip["args"]["signature"]) == ("stance_flip", 0.1, FIDELITY_SIGNATURE)
-    # The body: results with CIs, the recipe, the Polis attribution and the limits.
+    flip = {m["type"]: m for m in results["text2text-generation"]["metrics"]}["stance_flip"]
+    assert (flip["value"], flip["args"]["signature"]) == (0.1, FIDELITY_SIGNATURE)
+    # The body: results with CIs, counts apart, the recipe, the Polis attribution and the limits.
     assert "| min_group_coverage | 0.4125 | [0.3100, 0.5200] | 24 |" in card.text
+    assert "| n_participants |" not in card.text and "n_participants 180.5" in card.text
     assert SIGNATURE in card.text and FIDELITY_SIGNATURE in card.text and "method: grpo" in card.text
     assert "CC BY 4.0" in card.text and "The Computational Democracy Project" in card.text
     assert "English-centred" in card.text
+    # TRL's own card content is kept: the W&B link, framework versions, citations.
+    assert WANDB_URL in card.text and "### Framework versions" in card.text and "vonwerra2020trl" in card.text
     assert (merged / "recipe.yaml").read_text() == (lora_run["run"] / "recipe.yaml").read_text()
+
+
+def test_eval_results_entries_point_at_the_benchmark_and_validate(lora_run, merged, fake_hub):
+    """The card parses back with huggingface_hub (model-index into EvalResult objects), is what
+    ModelCard.validate sends to the Hub (here the local server), and `.eval_results/` parses with
+    huggingface_hub's own reader; every dataset is a Hub id."""
+    from huggingface_hub import ModelCard, parse_eval_result_entries
+    from huggingface_hub.utils import validate_repo_id
+
+    card = ModelCard.load(merged / "README.md")
+    assert {(r.dataset_type, r.metric_type) for r in card.data.eval_results} >= {(BENCHMARK, "pluralism"),
+                                                                                (BENCHMARK, "stance_flip")}
+    card.validate()
+    assert [r["path"].split("?")[0] for r in fake_hub.requests] == ["/api/validate-yaml"]
+    sent = json.loads(fake_hub.requests[0]["body"])
+    assert sent["repoType"] == "model" and yaml.safe_load(sent["content"].split("---")[1])["datasets"] == meta_datasets(card)
+    [path] = (merged / ".eval_results").iterdir()
+    assert path.name == "pluralign-bench-v1.yaml"
+    entries = parse_eval_result_entries(yaml.safe_load(path.read_text()))
+    assert [(e.dataset_id, e.task_id, e.value) for e in entries] == [(BENCHMARK, "summarize", 0.5125),
+                                                                     (BENCHMARK, "reformulate", 0.7)]
+    assert SIGNATURE in entries[0].notes and "95% CI [0.4500, 0.5700]" in entries[0].notes and "n=24" in entries[0].notes
+    assert entries[0].source_url == "https://huggingface.co/someone/tiny-plural"
+    for dataset in {e.dataset_id for e in entries} | set(meta_datasets(card)):
+        validate_repo_id(dataset)
+        assert "/" in dataset
+
+
+def meta_datasets(card) -> list[str]:
+    return card.data.to_dict()["datasets"]
 
 
 def test_adapter_export_keeps_the_adapter_and_reads_the_eval_hook_log(lora_run, tmp_path):
@@ -157,6 +204,9 @@ def test_adapter_export_keeps_the_adapter_and_reads_the_eval_hook_log(lora_run, 
     assert "base_model" not in meta  # a local path is not a Hub id
     [result] = meta["model-index"][0]["results"]
     assert result["task"]["type"] == "summarization"  # the recipe's task
+    # the held-out split of the recipe's Hub training data: the only Hub dataset these numbers come from
+    assert result["dataset"]["type"] == "example-org/deliberation-debates" and result["dataset"]["split"] == "held-out"
+    assert not (out / ".eval_results").exists()
     metrics = {m["type"]: m for m in result["metrics"]}
     # checkpoint-4 gets the hook's entry for step 4, not the later step-8 one.
     assert metrics["pluralism/min_group_coverage"]["value"] == 0.25
@@ -202,8 +252,8 @@ def test_push_sends_card_and_weights_with_the_token_and_never_prints_it(lora_run
         recipe.write(f"hub_token: {FAKE_TOKEN}\n")
     out = tmp_path / "pushed"
     repo = "someone/tiny-plural"
-    assert main(["export", str(run), "--out", str(out), "--merge-lora",
-                 "--report", str(lora_run["report"]), "--push-to-hub", repo, "--private"]) == 0
+    assert main(["export", str(run), "--out", str(out), "--merge-lora", "--report", str(lora_run["report"]),
+                 "--benchmark-dataset", BENCHMARK, "--push-to-hub", repo, "--private"]) == 0
     captured = capfd.readouterr()
     assert f"/{repo}/commit/" in captured.out
 
@@ -215,7 +265,7 @@ def test_push_sends_card_and_weights_with_the_token_and_never_prints_it(lora_run
     commit = [json.loads(line) for line in fake_hub.requests[-1]["body"].splitlines()]
     sent = {item["value"]["path"]: base64.b64decode(item["value"]["content"])
             for item in commit if item["key"] == "file"}
-    for name in ("README.md", "model.safetensors", "recipe.yaml", "tokenizer.json"):
+    for name in ("README.md", "model.safetensors", "recipe.yaml", "tokenizer.json", ".eval_results/pluralign-bench-v1.yaml"):
         assert sent[name] == (out / name).read_bytes()
     assert yaml.safe_load(sent["README.md"].decode().split("---")[1])["model-index"][0]["name"] == repo
     # Every request authenticates with the token; nothing the user sees or keeps contains it.
@@ -282,3 +332,22 @@ def test_bad_inputs_name_the_path_and_the_fix(lora_run, tmp_path, capfd, problem
     }[problem]
     assert expected in err
     assert not out.exists()  # nothing half-written
+
+
+def test_the_base_models_license_comes_from_its_cached_hub_card(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from pluralign.export.card import license_of
+
+    card = tmp_path / "README.md"
+    card.write_text("---\nlicense: other\nlicense_name: llama3.1\nlicense_link: https://llama.meta.com/llama3_1/license\n"
+                    "---\n\n# base\n")
+    asked = []
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache",
+                        lambda repo, name: asked.append((repo, name)) or str(card))
+    assert license_of("meta-llama/Llama-3.1-8B-Instruct") == {
+        "license": "other", "license_name": "llama3.1", "license_link": "https://llama.meta.com/llama3_1/license"}
+    assert asked == [("meta-llama/Llama-3.1-8B-Instruct", "README.md")]
+    # not cached and offline (the tests are): nothing is claimed
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo, name: None)
+    assert license_of("meta-llama/Llama-3.1-8B-Instruct") == {}

@@ -61,9 +61,113 @@ def test_every_shipped_recipe_builds_its_configs_offline():
 
 def test_cluster_recipes_cover_each_task_and_say_why_grpo():
     for folder in ("llama3-8b-lora-zero3", "qwen2.5-1.5b-full-ddp"):
-        names = {p.stem for p in (ROOT / "recipes" / folder).glob("*.yaml")} - {"summarize-pluralism-judge"}
-        assert names == {"summarize-pluralism", "reformulate-fidelity", "translate-fidelity"}
+        names = {p.stem for p in (ROOT / "recipes" / folder).glob("*.yaml")}
+        assert {"summarize-pluralism", "summarize-pluralism-vllm", "reformulate-fidelity", "translate-fidelity"} <= names
         assert "PPOTrainer" in (ROOT / "recipes" / folder / "summarize-pluralism.yaml").read_text()
+
+
+def test_vllm_variants_colocate_and_serve_with_lengths_for_40_comment_prompts():
+    colocate = load_recipe(ROOT / "recipes/qwen2.5-1.5b-full-ddp/summarize-pluralism-vllm.yaml")
+    server = load_recipe(ROOT / "recipes/llama3-8b-lora-zero3/summarize-pluralism-vllm.yaml")
+    assert (colocate.training["use_vllm"], colocate.training["vllm_mode"]) == (True, "colocate")
+    assert (server.training["use_vllm"], server.training["vllm_mode"]) == (True, "server") and server.lora
+    for recipe in (colocate, server):
+        assert recipe.data.max_comments == 40 and recipe.training["max_completion_length"] >= 256
+    # vLLM's context holds the longest 40-comment prompt of the real-debate suite plus a completion
+    # (~4 characters a token is generous for BPE vocabularies on these languages).
+    from pluralign.data.jsonl import read_debates
+    from pluralign.data.tasks import build_summarize_dataset
+
+    suite = list(read_debates(ROOT / "pluralign/suites/pluralign-bench-v1/summarize.jsonl"))
+    longest = max(len(r["prompt"][0]["content"]) for r in build_summarize_dataset(suite, max_comments=40))
+    assert longest / 3 + colocate.training["max_completion_length"] <= colocate.training["vllm_max_model_length"]
+    assert "--max_model_len 4096" in Path(server.path).read_text()
+    sft = load_recipe(ROOT / "recipes/qwen2.5-1.5b-full-ddp/summarize-sft.yaml")
+    assert sft.method == "sft" and sft.training["packing"] is True
+
+
+def test_every_shipped_recipe_fits_8_processes_by_name(capsys):
+    from pluralign.resources import shipped_recipes
+
+    names = [n for n in shipped_recipes() if not n.startswith("demo/")]  # the demo's data is made by make demo
+    assert {"cpu/grpo", "qwen2.5-1.5b-full-ddp/summarize-pluralism", "llama3-8b-lora-zero3/summarize-pluralism-vllm"} <= set(names)
+    for name in names:
+        assert cli_main(["train", name, "--dry-run", "--num-processes", "8"]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        assert "8 process(es)" in out, out
+        if "grpo" in out or "rloo" in out:
+            assert "prompts per round" in out
+
+
+def test_a_round_the_data_cannot_fill_fails_at_load_with_the_arithmetic(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    path = write_recipe(tmp_path, training={"per_device_train_batch_size": 4, "num_generations": 8,
+                                            "gradient_accumulation_steps": 4}, output_dir=str(out))
+    expected = ("data.path: 8 process(es) × 4 per device × 4 accumulation = 128 per optimizer step; 128 completions "
+                "per generation round / 8 per prompt = 16 prompts per round; 5 training prompt(s) (1 held out): a "
+                "generation round needs 16 prompts and the data gives 5")
+    assert cli_main(["train", str(path), "--dry-run", "--num-processes", "8"]) == 2
+    assert expected in capsys.readouterr().err
+    # a real launch reads the process count from the launcher (WORLD_SIZE), and fails before any model
+    monkeypatch.setenv("WORLD_SIZE", "8")
+    assert cli_main(["train", str(path)]) == 2
+    assert expected in capsys.readouterr().err
+    assert not out.exists()
+    monkeypatch.delenv("WORLD_SIZE")
+    # one process: 16 accumulation steps need 16 prompts too
+    assert cli_main(["train", "--dry-run", str(path), "training.gradient_accumulation_steps=32"]) == 2
+    assert "= 16 prompts per round; 5 training prompt(s)" in capsys.readouterr().err
+    assert cli_main(["train", "--dry-run", "--num-processes", "3", str(path), "training.gradient_accumulation_steps=1"]) == 2
+    assert "training.num_generations: 3 process(es) × 4 per device × 1 accumulation = 12 per optimizer step" in (
+        err := capsys.readouterr().err) and "12 completions per round are not a multiple of num_generations=8" in err
+
+
+def test_prompt_counts_match_the_built_datasets():
+    from pluralign.train.data import build_prompts, count_prompts
+
+    for path, overrides in ((ROOT / "recipes/cpu/grpo.yaml", []), (ROOT / "recipes/cpu/rloo.yaml", []),
+                            (ROOT / "recipes/cpu/dpo.yaml", ["task=translate", "data.synth=null", f"data.path={DEBATES}",
+                                                             "data.per_debate=3", "rewards.funcs=[fidelity]",
+                                                             "pairs.source=on_policy"])):
+        recipe = load_recipe(path, overrides)
+        assert count_prompts(recipe) == len(build_prompts(recipe)), path
+
+
+def test_shipped_recipes_resolve_from_any_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["train", "cpu/grpo", "--dry-run"]) == 0
+    assert "grpo.yaml: valid grpo recipe" in capsys.readouterr().out
+    assert cli_main(["train", "cpu/nope", "--dry-run"]) == 2
+    assert "the shipped ones are " in capsys.readouterr().err
+    assert cli_main(["train", "cpu/grpo", "--num-processes", "8"]) == 2
+    assert "--num-processes applies to --dry-run" in capsys.readouterr().err
+
+
+def test_model_options_and_synthetic_data_are_checked_at_load(tmp_path, monkeypatch):
+    import torch
+
+    from pluralign.train.model import model_init_kwargs
+
+    recipe = load_recipe(write_recipe(tmp_path), ["model.attn_implementation=sdpa", "model.dtype=bfloat16",
+                                                  "training.model_init_kwargs={attn_implementation: eager, use_kernels: true}"])
+    assert model_init_kwargs(recipe) == {"dtype": "bfloat16", "trust_remote_code": False, "attn_implementation": "eager",
+                                         "use_kernels": True}  # the recipe's own kwargs win
+    with pytest.raises(RecipeError, match="training.model_init_kwargs.trust_remote_code: set model.trust_remote_code"):
+        load_recipe(write_recipe(tmp_path), ["training.model_init_kwargs={trust_remote_code: true}"])
+    with pytest.raises(RecipeError, match="model.load_in_4bit: 4-bit weights are frozen: add a lora: section"):
+        load_recipe(write_recipe(tmp_path), ["model.load_in_4bit=true"])
+    qlora = load_recipe(write_recipe(tmp_path), ["model.load_in_4bit=true", "lora.r=8"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RecipeError, match="model.load_in_4bit: 4-bit .QLoRA. loading needs a CUDA GPU"):
+        model_init_kwargs(qlora)
+    with pytest.raises(RecipeError, match="data.synth: give data.path or data.synth, not both"):
+        load_recipe(write_recipe(tmp_path), ["data.synth={n_debates: 4}"])
+    with pytest.raises(RecipeError, match="data.synth.n_debate: unknown key for SynthSpec; did you mean n_debates"):
+        load_recipe(write_recipe(tmp_path), ["data.path=", "data.synth={n_debate: 4}"])
+    synth = load_recipe(write_recipe(tmp_path), ["data.path=", "data.synth={n_debates: 20, languages: [en, fr]}"])
+    from pluralign.train.data import count_prompts
+
+    assert count_prompts(synth) == 20
 
 
 def test_reward_functions_build_offline_from_a_recipe():
@@ -208,3 +312,16 @@ def test_a_tiny_model_build_killed_midway_is_not_reused(tmp_path, monkeypatch):
     assert path == str(tmp_path / "out" / "base-model")
     assert load_tokenizer(recipe, path).eos_token == "[SEP]"
     assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith("base-model")] == ["base-model"]
+
+
+def test_the_slurm_script_checks_the_recipe_for_its_process_count_before_launching(capsys):
+    import subprocess
+
+    script = ROOT / "scripts/slurm/train_multinode.slurm"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    dry_run = text.index('pluralign train --dry-run --num-processes "$NUM_PROCESSES"')
+    assert dry_run < text.index("trl vllm-serve --model") < text.index("accelerate launch --config_file")
+    assert "training.vllm_server_base_url=http://$VLLM_NODE:8000" in text and "#SBATCH --signal=B:TERM@" in text
+    assert cli_main(["recipes", "--path", "."]) == 0
+    assert Path(capsys.readouterr().out.strip()) == ROOT / "configs"

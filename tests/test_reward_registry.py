@@ -51,7 +51,7 @@ def test_the_old_reward_keys_are_read_as_aliases(tmp_path, caplog):
     raw["rewards"] = {"pluralism": 0.5, "pluralism_options": {"threshold": 0.4}, "backend": "lexical"}
     path = tmp_path / "old.yaml"
     path.write_text(yaml.safe_dump(raw))
-    recipe = load_recipe(path, [f"data.path={ROOT / 'data/synthetic/debates.jsonl'}"])
+    recipe = load_recipe(path, ["data.synth=null", f"data.path={ROOT / 'data/synthetic/debates.jsonl'}"])
     assert (recipe.rewards.funcs, recipe.rewards.weights) == (["pluralism"], [0.5])
     assert recipe.rewards.options == {"pluralism": {"threshold": 0.4}}
     specs, funcs = reward_setup(recipe)

@@ -63,3 +63,17 @@ def test_nothing_reads_outside_the_repository():
     offenders = [str(p.relative_to(ROOT)) for folder in ("pluralign", "tests") for p in (ROOT / folder).rglob("*.py")
                  if "../shared" in p.read_text() or '"shared"' in p.read_text()]
     assert offenders == [p for p in offenders if p == "tests/test_structure.py"]
+
+
+def test_every_subpackage_and_the_recipes_ship_in_the_wheel():
+    """pyproject lists the packages by hand (recipes/ and configs/ are mapped into the package):
+    a new subpackage must be listed too, or an installed pluralign would lack it."""
+    import tomllib
+
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert found | {"pluralign.recipes", "pluralign.configs"} == set(setup["packages"])
+    assert setup["package-dir"] == {"pluralign.recipes": "recipes", "pluralign.configs": "configs"}
+    from pluralign.resources import configs_folder, recipes_folder
+
+    assert recipes_folder() == ROOT / "recipes" and (configs_folder() / "accelerate" / "zero3.yaml").is_file()

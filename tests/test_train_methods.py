@@ -41,9 +41,29 @@ def eval_lines(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "eval_metrics.jsonl").read_text().splitlines()]
 
 
+class ModelSeen(TrainerCallback):
+    """Keeps what the trainer's model was built with."""
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.config = model.config
+
+
 def test_sft_saves_safetensors_eval_log_and_the_recipe(tmp_path):
-    out = train("sft.yaml", tmp_path / "sft", "training.max_steps=2")
+    """Also: TRL's own evaluation on the held-out split (eval_strategy=steps), and the recipe's
+    model_init_kwargs reaching from_pretrained over pluralign's defaults (the recipe wins)."""
+    from pluralign.train.recipe import load_recipe
+    from pluralign.train.run import train as run_train
+
+    out, seen = tmp_path / "sft", ModelSeen()
+    recipe = load_recipe(CPU / "sft.yaml", [f"output_dir={out}", *SMALL, "training.max_steps=2",
+                                            "training.eval_strategy=steps", "training.eval_steps=2",
+                                            "model.attn_implementation=sdpa",
+                                            "training.model_init_kwargs={attn_implementation: eager, attention_dropout: 0.125}"])
+    result = run_train(recipe, callbacks=[seen])
     assert (out / "model.safetensors").exists() and not list(out.glob("pytorch_model*"))
+    assert seen.config._attn_implementation == "eager" and seen.config.attention_dropout == 0.125
+    assert json.loads((out / "config.json").read_text())["attention_dropout"] == 0.125
+    assert [h["step"] for h in result["log_history"] if "eval_loss" in h] == [2]  # TRL evaluated the held-out rows
     lines = eval_lines(out)
     assert [(r["step"], r["when"]) for r in lines] == [(0, "begin"), (2, "step")]
     assert "scorer:pluralism" in lines[0]["signature"]["pluralism"]
@@ -53,20 +73,65 @@ def test_sft_saves_safetensors_eval_log_and_the_recipe(tmp_path):
 
 
 def test_grpo_logs_rewards_and_eval_metrics_to_wandb_offline(tmp_path, monkeypatch):
-    from pluralign.train.wandb_files import logged_history, run_file, summary
+    """One run checks: the reward's parts at every logged step in TRL's trainer_state.json (through
+    TRL's log_metric), TRL's evaluation (eval_strategy=steps), the eval hook generating on the model
+    unwrapped by TRL's unwrap_model_for_generation, and what W&B got: the run name from the recipe,
+    the whole recipe in the config, the rewards, the hook's metrics and tables."""
+    from contextlib import contextmanager
 
+    import trl.models.utils
+
+    import pluralign.train.generate
+    from pluralign.train.wandb_files import logged_history, run_file, run_info, summary
+
+    inside_unwrap, hook_generations = [], []
+    real_unwrap, real_generate = trl.models.utils.unwrap_model_for_generation, pluralign.train.generate.generate_texts
+
+    @contextmanager
+    def unwrap_spy(model, accelerator, **kwargs):
+        with real_unwrap(model, accelerator, **kwargs) as unwrapped:
+            inside_unwrap.append(unwrapped)
+            yield unwrapped
+            inside_unwrap.pop()
+
+    def generate_spy(model, *args, **kwargs):
+        hook_generations.append(bool(inside_unwrap) and model is inside_unwrap[-1])
+        return real_generate(model, *args, **kwargs)
+
+    monkeypatch.setattr(trl.models.utils, "unwrap_model_for_generation", unwrap_spy)
+    monkeypatch.setattr(pluralign.train.generate, "generate_texts", generate_spy)
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.delenv("WANDB_DIR", raising=False)
-    out = train("grpo.yaml", tmp_path / "grpo", "training.max_steps=2", "report_to=wandb")
+    monkeypatch.delenv("WANDB_PROJECT", raising=False)
+    out = train("grpo.yaml", tmp_path / "grpo", "training.max_steps=2", "report_to=wandb",
+                "training.save_strategy=steps", "training.save_steps=2", "training.eval_strategy=steps",
+                "training.eval_steps=2", "training.per_device_eval_batch_size=4")
+    state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())
+    steps = [row for row in state["log_history"] if "loss" in row]
+    assert [row["step"] for row in steps] == [1, 2]
+    for row in steps:  # every logged step, not only the eval hook's
+        assert {"rewards/pluralism/mean", "rewards/pluralism/min_group_coverage", "rewards/pluralism/deficit_mass",
+                "rewards/pluralism/coverage", "rewards/pluralism/guard", "rewards/pluralism/guards/copying"} <= set(row)
+        assert not any(key.endswith("/n_participants") for key in row)  # counts describe the data
+        assert 0 <= row["rewards/pluralism/min_group_coverage"] <= 1
+    [evaluation] = [row for row in state["log_history"] if "eval_reward" in row]
+    assert evaluation["step"] == 2 and "eval_rewards/pluralism/min_group_coverage" in evaluation
+    assert hook_generations == [True, True]  # the hook, at steps 0 and 2, generated on TRL's unwrapped model
+
     path = run_file(out / "wandb")
     history = logged_history(path)
     keys = {k for row in history for k in row}
-    assert {"train/rewards/pluralism/mean", "train/reward", "eval_hook/pluralism",
-            "eval_hook/pluralism/min_group_coverage", "eval_hook/samples/_type"} <= keys
+    assert {"train/rewards/pluralism/mean", "train/reward", "train/rewards/pluralism/min_group_coverage",
+            "eval_hook/pluralism", "eval_hook/pluralism/min_group_coverage", "eval_hook/samples/_type"} <= keys
     assert [row["train/global_step"] for row in history if "eval_hook/pluralism" in row] == [0, 2]
     tables = [row for row in history if "eval_hook/samples/_type" in row]
-    assert [(t["eval_hook/samples/_type"], t["eval_hook/samples/nrows"]) for t in tables] == [("table-file", 1)] * 2
+    assert [(t["eval_hook/samples/_type"], t["eval_hook/samples/nrows"]) for t in tables] == [("table-file", 2)] * 2
     assert summary(path)["eval_hook/pluralism_signature"].startswith("pluralign:")
+    info = run_info(path)
+    assert (info["project"], info["name"]) == ("pluralign", "grpo-grpo-summarize")  # <recipe stem>-<method>-<task>
+    recipe = info["config"]["recipe"]
+    assert recipe["rewards"]["funcs"] == ["pluralism"] and recipe["eval_hook"]["n_samples"] == 2
+    assert recipe["data"]["synth"]["n_debates"] == 12
     assert len(eval_lines(out)) == 2
 
 
@@ -74,7 +139,7 @@ def test_dpo_on_policy_pairs_are_ordered_by_the_scorer(tmp_path):
     from pluralign.rewards.fidelity import FidelityScorer
 
     out = train("dpo.yaml", tmp_path / "dpo", "task=reformulate", "rewards.pluralism=0", "rewards.fidelity=1",
-                f"data.path={ROOT / 'data/synthetic/reformulate.jsonl'}", "data.limit=4", "eval_hook.held_out=0.05",
+                "data.synth=null", f"data.path={ROOT / 'data/synthetic/reformulate.jsonl'}", "data.limit=4", "eval_hook.held_out=0.05",
                 "pairs.source=on_policy", "pairs.k=3", "pairs.min_margin=0", "pairs.iterations=2",
                 "pairs.max_new_tokens=12", "training.max_steps=1")
     pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]

@@ -325,3 +325,47 @@ def mentions_minority(debate: dict, text: str) -> bool:
     minority wrote? (Compared as lower-case word sequences, so tokenizer spacing does not matter.)"""
     words = _word_string(text)
     return any(_word_string(s) in words for s in minority_sentences(debate))
+
+
+# --- proportional reference summaries: a warm start for SFT on synthetic debates --------------
+
+# Who holds a view, by the group's share of participants, and the view itself, per language.
+_SHARE_WORDS = {
+    "en": ((0.4, "Many participants"), (0.2, "Some participants"), (0.0, "A few participants")),
+    "fr": ((0.4, "Beaucoup de participants"), (0.2, "Certains participants"), (0.0, "Quelques participants")),
+    "de": ((0.4, "Viele Teilnehmende"), (0.2, "Einige Teilnehmende"), (0.0, "Wenige Teilnehmende")),
+}
+_VIEWS = {
+    "en": {"support": "support the proposal", "oppose": "oppose it", "conditional": "would accept it only under conditions"},
+    "fr": {"support": "soutiennent la proposition", "oppose": "s'y opposent", "conditional": "ne l'accepteraient que sous conditions"},
+    "de": {"support": "unterstützen den Vorschlag", "oppose": "lehnen ihn ab", "conditional": "würden ihn nur unter Bedingungen annehmen"},
+}
+_BECAUSE = {"en": "In their words:", "fr": "Selon eux :", "de": "In ihren Worten:"}
+
+
+def _reason(text: str, language: str) -> str:
+    """A synthetic comment without its stance frame: the reason it gives."""
+    for frames in FRAMES[language].values():
+        for frame in frames:
+            if text.startswith(frame + " "):
+                return text[len(frame) + 1:]
+    return text
+
+
+def proportional_summary(debate: dict) -> str:
+    """A summary that names every opinion group, largest first, with a word for its share, its
+    stance and its most frequent reason: the shape a pluralist summary takes (docs/design.md §4).
+    For synthetic debates (`group_stances`, a ground-truth `group` on every comment)."""
+    language = debate["language"]
+    sizes: dict[str, int] = {}
+    for group in debate["groups"].values():
+        sizes[group] = sizes.get(group, 0) + 1
+    reasons = comments_by_group(debate)
+    total = sum(sizes.values())
+    sentences = []
+    for group in sorted(sizes, key=lambda g: (-sizes[g], g)):
+        who = next(word for floor, word in _SHARE_WORDS[language] if sizes[group] / total >= floor)
+        said = [_reason(t, language) for t in reasons.get(group, [])]
+        common = max(sorted(set(said)), key=said.count) if said else ""
+        sentences.append(f"{who} {_VIEWS[language][debate['group_stances'][group]]}. {_BECAUSE[language]} {common}".strip())
+    return " ".join(sentences)

@@ -25,6 +25,7 @@ class GenerationSettings:
     temperature: float = 0.7
     top_p: float = 0.95
     seed: int = 0
+    chat_template_kwargs: dict = field(default_factory=dict)  # e.g. {"enable_thinking": false}
 
     def __post_init__(self):
         if self.samples < 1:
@@ -37,6 +38,8 @@ class GenerationSettings:
                "do_sample": self.do_sample, "seed": self.seed}
         if self.do_sample:
             out.update(temperature=self.temperature, top_p=self.top_p)
+        if self.chat_template_kwargs:
+            out["chat_template_kwargs"] = dict(self.chat_template_kwargs)
         return out
 
 
@@ -85,7 +88,8 @@ class Generator:
         # The template's text starts with its own special tokens; a plain prompt gets the tokenizer's.
         chats = [[{"role": "user", "content": p}] for p in prompts] if templated else prompts
         limit = self._max_prompt_tokens()
-        truncated = count_truncated(self.tokenizer, chats, limit, add_special_tokens=not templated)
+        truncated = count_truncated(self.tokenizer, chats, limit, add_special_tokens=not templated,
+                                    chat_template_kwargs=s.chat_template_kwargs)
         # Unlike training, the model's generation config keeps its say (top_k) beside --temperature and --top-p.
         sampling = {"do_sample": True, "temperature": s.temperature, "top_p": s.top_p} if s.do_sample else {"do_sample": False}
         out: list[list[str]] = []
@@ -94,7 +98,8 @@ class Generator:
         for start in tqdm(range(0, len(chats), s.batch_size), desc=desc, unit="batch", disable=None):
             texts = generate_texts(self.model, self.tokenizer, chats[start:start + s.batch_size], s.max_new_tokens,
                                    batch_size=s.batch_size, num_return_sequences=k, max_prompt_length=limit,
-                                   sampling=sampling, add_special_tokens=not templated)
+                                   sampling=sampling, add_special_tokens=not templated,
+                                   chat_template_kwargs=s.chat_template_kwargs)
             for j in range(0, len(texts), k):
                 out.append(texts[j:j + k])
                 if on_result is not None:

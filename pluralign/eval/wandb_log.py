@@ -6,9 +6,11 @@ report folder and can be synced later with `wandb sync`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 TABLE_ROWS = 500  # enough to browse; scores.jsonl holds them all
+DEFAULT_PROJECT = "pluralign"  # training runs log here too: eval runs sit beside them, job_type "eval"
 
 
 def summary_metrics(report: dict) -> dict[str, float]:
@@ -23,10 +25,11 @@ def summary_metrics(report: dict) -> dict[str, float]:
     return out
 
 
-def log_to_wandb(report: dict, rows: list[dict], out_dir: str | Path, project: str = "pluralign-eval") -> str:
-    """Log one run; return its directory."""
+def log_to_wandb(report: dict, rows: list[dict], out_dir: str | Path, project: str | None = None) -> str:
+    """Log one run (project: WANDB_PROJECT, else `pluralign`, as training runs); return its directory."""
     import wandb
 
+    project = project or os.environ.get("WANDB_PROJECT") or DEFAULT_PROJECT
     config = {"command": report["command"], "seed": report["seed"], "backend": report["backend"],
               "system": report["system"], "versions": report["versions"],
               "signatures": {t: s["signature"] for t, s in report["suites"].items()}}

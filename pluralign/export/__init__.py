@@ -13,8 +13,12 @@ from pathlib import Path
 
 from pluralign.data.jsonl import read_json
 from pluralign.export.card import (
+    TrlCard,
     build_model_card,
+    eval_result_entries,
+    eval_results_yaml,
     find_results,
+    is_hub_dataset,
     license_of,
     polis_attribution,
     read_recipe,
@@ -32,9 +36,12 @@ __all__ = ["Checkpoint", "ExportError", "export", "format_listing", "locate_chec
 
 def export(checkpoint_path: str | Path, out: str | Path, *, merge_lora: bool = False,
            report: str | Path | None = None, model_name: str | None = None,
-           base_model: str | None = None) -> Path:
+           base_model: str | None = None, benchmark_dataset: str | None = None) -> Path:
     """Write the export folder; returns it. `base_model` overrides the card's base model (a Hub id
-    where the checkpoint only knows a local path)."""
+    where the checkpoint only knows a local path); `benchmark_dataset` is the Hub dataset id the
+    report's suites are published as (results then go to `.eval_results/` and `model-index`)."""
+    if benchmark_dataset and not is_hub_dataset(benchmark_dataset):
+        raise ExportError(f"--benchmark-dataset {benchmark_dataset}: not a Hub dataset id; give org/name")
     checkpoint = locate_checkpoint(checkpoint_path)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -50,13 +57,25 @@ def export(checkpoint_path: str | Path, out: str | Path, *, merge_lora: bool = F
         architecture = None
         if (out / "config.json").is_file():
             architecture = (read_json(out / "config.json").get("architectures") or [None])[0]
+        name = model_name or out.resolve().name
+        base = base_model or checkpoint.base_model or recipe.model
         card = build_model_card(
-            model_name=model_name or out.resolve().name, library_name=library_name,
-            base_model=base_model or checkpoint.base_model or recipe.model, recipe=recipe, results=results,
+            model_name=name, library_name=library_name, base_model=base, recipe=recipe, results=results,
             architecture=architecture, is_lora=checkpoint.is_adapter,
-            license=recipe.license or license_of(checkpoint.base_model or recipe.model),
+            # the base model's own card: its local folder first, else the Hub id given
+            license={"license": recipe.license} if recipe.license else
+            license_of(checkpoint.base_model or recipe.model) or license_of(base),
+            benchmark=benchmark_dataset, trl_card=TrlCard.find(checkpoint),
         )
         (out / "README.md").write_text(scrub(str(card)), encoding="utf-8")
+        entries = eval_result_entries(results, benchmark_dataset, name) if results and benchmark_dataset else []
+        if entries:
+            folder = out / ".eval_results"
+            folder.mkdir()
+            (folder / f"{benchmark_dataset.split('/')[-1]}.yaml").write_text(eval_results_yaml(entries), encoding="utf-8")
+        elif results and not benchmark_dataset and any(s.suite for s in results.scores):
+            logger.warning("warning: no --benchmark-dataset: the report's results stay in the card's text, "
+                           "not in .eval_results/ or model-index (they need the benchmark's Hub dataset id)")
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # it was empty: leave nothing half-written behind
         raise

@@ -4,6 +4,14 @@ The results come from a `pluralign eval` report (`--report`, read by `pluralign.
 else from the training eval hook's `eval_metrics.jsonl` (read by `pluralign.train.callbacks`).
 The recipe comes from `recipe.yaml` next to the weights, read with `load_recipe` (a recipe that
 pluralign did not write is read tolerantly, for what it names).
+
+What the Hub reads: `datasets` holds Hub dataset ids only (the recipe's Hub training data and the
+benchmark dataset); the benchmark results go to `.eval_results/<benchmark>.yaml` (huggingface_hub's
+`EvalResultEntry` format: one entry per task, `task_id` the task name, the value its headline
+score) and to `model-index`, both only when they can point at a real Hub dataset (`--benchmark-dataset`,
+or the Hub dataset the eval hook's held-out split came from). Counts (`n_participants`,
+`n_unscored`, ...) describe the data, not the model: the card lists them apart. The base model's
+license is inherited, and TRL's own card (its W&B link, framework versions, citations) is kept.
 """
 
 from __future__ import annotations
@@ -44,24 +52,74 @@ def _task_of(score: Score) -> tuple[str, str]:
     return (task.hub_type, task.hub_name) if task else DEFAULT_TASK_TYPE
 
 
-def eval_results_for_card(results: EvalResults) -> list:
-    """model-index entries (`huggingface_hub.EvalResult`), the signature in each one's metric args."""
+def is_count(name: str) -> bool:
+    """A count of the data (`n_participants`, `pluralism/n_unscored`), not a result."""
+    return name.rsplit("/", 1)[-1].startswith("n_")
+
+
+def split_counts(results: EvalResults) -> tuple[list[Score], list[Score]]:
+    """(results, counts) of the scores."""
+    return ([s for s in results.scores if not is_count(s.name)], [s for s in results.scores if is_count(s.name)])
+
+
+def _dataset_of(score: Score, benchmark: str | None, training_data: str | None) -> tuple[str, str] | None:
+    """(Hub dataset id, split) a score was measured on, or None when it is not on the Hub: the
+    benchmark for a suite of a `pluralign eval` report, the training data's Hub dataset for the
+    eval hook's held-out split."""
+    if score.suite:
+        return (benchmark, "test") if benchmark else None
+    return (training_data, "held-out") if training_data else None
+
+
+def eval_results_for_card(results: EvalResults, benchmark: str | None = None, training_data: str | None = None) -> list:
+    """model-index entries (`huggingface_hub.EvalResult`), the signature in each one's metric args;
+    only scores measured on a Hub dataset, counts left out."""
     from huggingface_hub import EvalResult
 
     entries = []
-    for score in results.scores:
+    for score in split_counts(results)[0]:
+        dataset = _dataset_of(score, benchmark, training_data)
+        if dataset is None:
+            continue
         task_type, task_name = _task_of(score)
         args = {key: value for key, value in (
             ("signature", score.signature), ("ci_low", score.ci_low), ("ci_high", score.ci_high), ("n", score.n),
         ) if value is not None}
         entries.append(EvalResult(
-            task_type=task_type, task_name=task_name,
-            dataset_type=f"pluralign/{score.suite or 'held-out'}",
-            dataset_name=score.suite or "held-out split of the training data",
-            metric_type=score.name, metric_value=score.value, metric_name=score.name,
-            metric_args=args or None,
+            task_type=task_type, task_name=task_name, dataset_type=dataset[0],
+            dataset_name=score.suite or "held-out split of the training data", dataset_split=dataset[1],
+            dataset_config=score.task or None, metric_type=score.name, metric_value=score.value,
+            metric_name=score.name, metric_args=args or None,
         ))
     return entries
+
+
+def eval_result_entries(results: EvalResults, benchmark: str, model_id: str | None = None) -> list:
+    """`.eval_results/` entries (huggingface_hub 2.4 `EvalResultEntry`): per task of a `pluralign eval`
+    report, its headline score (`pluralism` or `fidelity`) on the benchmark dataset, with the
+    signature, the 95% CI and n in `notes`."""
+    from huggingface_hub import EvalResultEntry
+
+    entries = []
+    for score in results.scores:
+        task = TASKS.get(score.task or "")
+        if not score.suite or task is None or score.name != task.score_key:
+            continue
+        notes = "; ".join(part for part in (
+            f"signature {score.signature}" if score.signature else "",
+            f"95% CI [{score.ci_low:.4f}, {score.ci_high:.4f}]" if score.ci_low is not None and score.ci_high is not None else "",
+            f"n={score.n}" if score.n is not None else "") if part)
+        source = {"source_url": f"https://huggingface.co/{model_id}", "source_name": "pluralign eval"} \
+            if model_id and _is_hub_id(model_id) and "/" in model_id else {}
+        entries.append(EvalResultEntry(dataset_id=benchmark, task_id=task.name, value=round(score.value, 6),
+                                       notes=notes or None, **source))
+    return entries
+
+
+def eval_results_yaml(entries: list) -> str:
+    from huggingface_hub import eval_result_entries_to_yaml
+
+    return yaml.safe_dump(eval_result_entries_to_yaml(entries), sort_keys=False, allow_unicode=True)
 
 
 def _find_key(tree: Any, names: tuple[str, ...]) -> Any:
@@ -88,7 +146,14 @@ def _strings(value: Any) -> list[str]:
 
 
 def _is_hub_id(name: str) -> bool:
-    return bool(HUB_ID_PATTERN.match(name)) and not Path(name).exists() and not Path(name).suffix
+    # Not a local path, and no file suffix: `Qwen/Qwen2.5-1.5B-Instruct` has a dot but is an id.
+    suffix = Path(name).suffix.lower()
+    return bool(HUB_ID_PATTERN.match(name)) and not Path(name).exists() and suffix not in (*DATA_SUFFIXES, ".yaml", ".yml")
+
+
+def is_hub_dataset(name: str | None) -> bool:
+    """`org/name`: a dataset id the Hub can resolve (a bare name or a file stem is not)."""
+    return bool(name) and _is_hub_id(name) and "/" in name
 
 
 @dataclass
@@ -102,6 +167,7 @@ class CardRecipe:
     model: str | None = None
     data: list[str] = field(default_factory=list)
     license: str | None = None
+    synth: dict | None = None  # the recipe's data.synth: synthetic debates built at load
 
     @classmethod
     def from_fields(cls, path: Path, text: str, fields: dict) -> CardRecipe:
@@ -137,7 +203,8 @@ def read_recipe(checkpoint: Checkpoint) -> CardRecipe:
         return CardRecipe.from_fields(path, text, fields if isinstance(fields, dict) else {})
     data = recipe.raw.get("data") or {}
     return CardRecipe(path=path, text=text, method=recipe.method, task=recipe.task, model=recipe.model.name_or_path,
-                      data=[data["path"]] if isinstance(data, dict) and data.get("path") else [])
+                      data=[data["path"]] if isinstance(data, dict) and data.get("path") else [],
+                      synth=recipe.data.synth)
 
 
 def polis_attribution() -> str:
@@ -163,8 +230,14 @@ def _results_table(results: EvalResults) -> str:
     for suite, scores in by_suite.items():
         lines += ["", f"### {suite or 'held-out split of the training data'}", "", "| metric | value | 95% CI | n |", "|---|---|---|---|"]
         for s in scores:
+            if is_count(s.name):
+                continue
             ci = f"[{s.ci_low:.4f}, {s.ci_high:.4f}]" if s.ci_low is not None and s.ci_high is not None else "–"
             lines.append(f"| {s.name} | {s.value:.4f} | {ci} | {s.n if s.n is not None else '–'} |")
+        counts = [s for s in scores if is_count(s.name)]
+        if counts:
+            lines += ["", "Counts of the data (means per scored output, not results): "
+                      + ", ".join(f"{s.name} {s.value:g}" for s in counts) + "."]
         signatures = sorted({s.signature for s in scores if s.signature})
         lines.append("")
         lines += [f"Signature: `{sig}`" for sig in signatures] or ["Signature: none was recorded."]
@@ -205,25 +278,69 @@ def _limits(results: EvalResults | None) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class TrlCard:
+    """What TRL's own card (README.md in the output dir, written at each checkpoint) adds: its
+    tags, and its `## Training procedure` (W&B link, trainer, framework versions) and `## Citations`."""
+
+    tags: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, path: Path | None) -> TrlCard | None:
+        from huggingface_hub import ModelCard
+
+        if path is None:
+            return None
+        try:
+            card = ModelCard.load(path)
+        except Exception:  # not a card: nothing to keep
+            return None
+        if "TRL" not in card.text:
+            return None  # a card TRL did not write (e.g. the base model's)
+        parts = re.split(r"(?m)^(?=## )", card.text)
+        keep = [p.strip() for p in parts if p.startswith(("## Training procedure", "## Citations"))]
+        return cls(tags=list(card.data.tags or []), sections=keep)
+
+    @classmethod
+    def find(cls, checkpoint: Checkpoint) -> TrlCard | None:
+        """TRL's card in the checkpoint's folders (TRL writes it into the output dir; peft writes a
+        card of its own into each checkpoint)."""
+        for folder in checkpoint.folders:
+            card = cls.read(folder / "README.md") if (folder / "README.md").is_file() else None
+            if card is not None:
+                return card
+        return None
+
+
 def build_model_card(*, model_name: str, library_name: str, base_model: str | None, recipe: CardRecipe,
                      results: EvalResults | None, architecture: str | None, is_lora: bool,
-                     license: str | None = None):
+                     license: dict | str | None = None, benchmark: str | None = None, trl_card: TrlCard | None = None):
+    """The card (`huggingface_hub.ModelCard`). `license`: the base model's `license` (and
+    `license_name`/`license_link` for `other`); `benchmark`: the Hub dataset id of the benchmark
+    the report's suites come from."""
     from huggingface_hub import ModelCard, ModelCardData
 
     family = TASKS[recipe.task].score_key if recipe.task in TASKS else "pluralism"
     tags = ["pluralign", "deliberation", family, "trl"]
-    tags += [t for t in (recipe.method, recipe.task, "lora" if is_lora else None) if t and t not in tags]
+    tags += [t for t in (recipe.method, recipe.task, "lora" if is_lora else None, *(trl_card.tags if trl_card else ()))
+             if t and t not in tags]
     hub_base = base_model if base_model and _is_hub_id(base_model) else None
-    datasets = [d for d in recipe.data if _is_hub_id(d)] + [Path(d).stem for d in recipe.data if not _is_hub_id(d)]
+    training_data = next((d for d in recipe.data if is_hub_dataset(d)), None)
+    datasets = [d for d in (*recipe.data, benchmark) if is_hub_dataset(d)]
     pipeline_tag = "text-classification" if (architecture or "").endswith("SequenceClassification") else "text-generation"
+    licenses = license if isinstance(license, dict) else {"license": license}
 
     data = ModelCardData(
         model_name=model_name, base_model=hub_base, library_name=library_name, tags=tags,
-        datasets=datasets or None, license=license, pipeline_tag=pipeline_tag,
-        eval_results=eval_results_for_card(results) if results else None,
+        datasets=list(dict.fromkeys(datasets)) or None, pipeline_tag=pipeline_tag,
+        eval_results=(eval_results_for_card(results, benchmark, training_data) or None) if results else None,
+        **{k: v for k, v in licenses.items() if v},
     )
     what = f"`{recipe.method}`" if recipe.method else "a pluralign recipe"
     from_base = f" from `{hub_base or Path(base_model).name}`" if base_model else ""
+    leaderboard = (f"\n\nThe headline score of each task is also in `.eval_results/`, on the "
+                   f"[{benchmark}](https://huggingface.co/datasets/{benchmark}) leaderboard." if benchmark else "")
     sections = [
         f"# {model_name}",
         f"Trained with pluralign {__version__} ({what}"
@@ -231,13 +348,13 @@ def build_model_card(*, model_name: str, library_name: str, base_model: str | No
         "deliberation assistant keeps minority opinions visible (pluralism) and keeps what people said "
         "(fidelity), and uses the same scorers as TRL rewards.",
         "## pluralign benchmark results",
-        _results_table(results) if results else "No pluralign results were found for this checkpoint "
+        (_results_table(results) + leaderboard) if results else "No pluralign results were found for this checkpoint "
         "(pass `--report` the folder of a `pluralign eval` run).",
         "## Training recipe",
         (f"The recipe that trained this model is `recipe.yaml` in this repository:\n\n```yaml\n"
          f"{recipe.text.rstrip()}\n```" if recipe.text else "The training recipe was not found next to the checkpoint."),
         "## Data",
-        "\n".join(f"- `{d}`" for d in recipe.data) or "The recipe names no data.",
+        _data_section(recipe),
     ]
     if _uses_polis(recipe, results):
         sections.append("### Polis data (CC BY 4.0)\n\n" + polis_attribution())
@@ -251,21 +368,44 @@ def build_model_card(*, model_name: str, library_name: str, base_model: str | No
                  f"model = AutoModelFor{head}.from_pretrained(\"{model_name}\")\n"
                  f"tokenizer = AutoTokenizer.from_pretrained(\"{model_name}\")")
     sections += ["## Use", f"```python\n{usage}\n```"]
+    if trl_card:
+        sections += trl_card.sections
     body = "\n\n".join(sections)
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}\n")
 
 
-def license_of(base_model: str | None) -> str | None:
-    """The license in a local base model's own card, when it has one."""
-    card = Path(base_model) / "README.md" if base_model else None
-    if card is None or not card.is_file():
-        return None
-    from huggingface_hub import ModelCard
+def _data_section(recipe: CardRecipe) -> str:
+    lines = [f"- [`{d}`](https://huggingface.co/datasets/{d})" if is_hub_dataset(d) else f"- `{d}` (a local file)"
+             for d in recipe.data]
+    if recipe.synth:
+        lines.append(f"- synthetic debates generated by pluralign (`data.synth: {recipe.synth}`)")
+    return "\n".join(lines) or "The recipe names no data."
 
+
+LICENSE_FIELDS = ("license", "license_name", "license_link")
+
+
+def license_of(base_model: str | None) -> dict:
+    """The base model's license (`license`, and `license_name`/`license_link` for `other`), from its
+    card: a local folder's README.md, else the Hub card (from the local cache, or fetched when online)."""
+    if not base_model:
+        return {}
+    from huggingface_hub import ModelCard, constants, try_to_load_from_cache
+
+    card_path = Path(base_model) / "README.md"
+    if not card_path.is_file() and _is_hub_id(base_model):
+        cached = try_to_load_from_cache(base_model, "README.md")
+        card_path = Path(cached) if isinstance(cached, str) else None
     try:
-        return ModelCard.load(card).data.license
-    except Exception:  # a malformed card on the base model is not this export's problem
-        return None
+        if card_path is not None and card_path.is_file():
+            data = ModelCard.load(card_path).data
+        elif _is_hub_id(base_model) and not constants.is_offline_mode():
+            data = ModelCard.load(base_model).data
+        else:
+            return {}
+    except Exception:  # no card, a malformed one, or no network: the card says nothing of the license
+        return {}
+    return {key: getattr(data, key, None) for key in LICENSE_FIELDS if getattr(data, key, None)}
 
 
 def find_results(checkpoint: Checkpoint, report: str | Path | None, recipe: CardRecipe) -> EvalResults | None:

@@ -46,12 +46,14 @@ def format_listing(listing: list[tuple[str, int]]) -> Iterator[str]:
     yield f"{sum(size for _, size in listing):>14,d}  total ({len(listing)} files)"
 
 
-def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, repo_type: str | None = None) -> str:
+def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, repo_type: str | None = None,
+                commit_message: str | None = None) -> str:
     """Create the repo (a model, or with `repo_type="dataset"` a dataset) if needed and upload the
     folder; returns the commit URL. The token is the one `huggingface_hub` resolves; HF_ENDPOINT is
     read now, not at import."""
     from huggingface_hub import HfApi, constants, get_token
 
+    what = "dataset" if repo_type == "dataset" else "model"
     if constants.is_offline_mode():
         raise ExportError(
             f"cannot push {folder} to {repo_id}: HF_HUB_OFFLINE is set (the Makefile sets it); "
@@ -63,14 +65,15 @@ def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, repo_ty
 
     api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None)
     try:
-        repo = api.create_repo(repo_id, private=True if private else None, exist_ok=True, repo_type=repo_type)
+        kind = None if repo_type in (None, "model") else repo_type  # the Hub's default is a model repo
+        repo = api.create_repo(repo_id, private=True if private else None, exist_ok=True, repo_type=kind)
         logger.info(f"uploading {folder} to {repo.repo_id}" + (" (private)" if private else ""))
-        what = f"{repo_type} built" if repo_type else "model exported"
-        commit = api.upload_folder(repo_id=repo.repo_id, folder_path=str(folder), repo_type=repo_type,
-                                   commit_message=f"Upload {what} by pluralign {__version__}")
+        what = f"{kind} built" if kind else "model exported"
+        commit = api.upload_folder(repo_id=repo.repo_id, folder_path=str(folder), repo_type=kind,
+                                   commit_message=commit_message or f"Upload {what} by pluralign {__version__}")
     except HfHubHTTPError as err:
         raise ExportError(
             f"pushing {folder} to {repo_id} failed: {err}\ncheck that the token (HF_TOKEN or `hf auth login`) "
-            f"may write to {repo_id.split('/')[0]}; the exported folder is complete and can be pushed again"
+            f"may write to {repo_id.split('/')[0]}; the {what} folder is complete and can be pushed again"
         ) from err
     return commit.commit_url

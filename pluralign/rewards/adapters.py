@@ -9,11 +9,17 @@ conversational `[{"role": "assistant", "content": ...}]`. Completions of the sam
 Each reward is a closure over one scorer object (its backend and caches); the `make_*` factories
 build configured ones, the plain names (`pluralism_reward`, `fidelity_reward`) use the defaults,
 for `trl grpo --reward_funcs pluralign.rewards.adapters.pluralism_reward`.
+
+TRL (GRPO and RLOO, 1.16) also passes `log_metric(name, value)` and `log_extra(column, values)`:
+the rewards log the means of their parts (min-group coverage, deficit mass, each guard, ...) as
+`rewards/<reward>/<part>` at every logged step, beside TRL's `rewards/<reward>/mean`, and a few
+parts per completion as columns of TRL's completions table (`log_completions`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 
 
@@ -60,15 +66,45 @@ def rewrite_items_from_columns(columns: dict, n: int) -> list[dict]:
     return items
 
 
+# Parts of a result logged per completion (log_extra); every numeric part is logged as a mean (log_metric).
+EXTRA_PARTS = {"pluralism": ("min_group_coverage", "deficit_mass", "guard"),
+               "fidelity": ("meaning", "stance_preservation", "flip")}
+
+
+def numeric_parts(metrics: dict) -> dict[str, float]:
+    """The numeric parts of a scorer's `metrics` (booleans as 0/1, each guard as `guards/<name>`),
+    counts (`n_*`) left out: they describe the input, not the completion."""
+    parts = {}
+    for key, value in metrics.items():
+        if key == "guards" and isinstance(value, dict):
+            parts.update(numeric_parts({f"guards/{k}": v for k, v in value.items()}))
+        elif isinstance(value, (bool, int, float)) and not key.startswith("n_") and math.isfinite(float(value)):
+            parts[key] = float(value)
+    return parts
+
+
+def log_parts(name: str, score_key: str, results: list[dict], log_metric=None, log_extra=None) -> None:
+    """Send the parts of `results` to TRL's `log_metric` / `log_extra` when it passed them."""
+    rows = [numeric_parts(r.get("metrics") or {}) for r in results]
+    if log_metric is not None:
+        for part in sorted({k for row in rows for k in row}):
+            values = [row[part] for row in rows if part in row]
+            log_metric(f"rewards/{name}/{part}", sum(values) / len(values))
+    if log_extra is not None:
+        for part in EXTRA_PARTS.get(score_key, ()):
+            log_extra(f"{name}/{part}", [row.get(part) for row in rows])
+
+
 def make_pluralism_reward(backend=None, **config) -> Callable[..., list[float]]:
     """A pluralism reward with its own scorer (`backend` and PluralismScorer settings)."""
     from pluralign.rewards.scorers import make_scorer
 
     scorer = make_scorer("pluralism", backend, **config)
 
-    def pluralism_reward(prompts, completions, debate=None, **columns) -> list[float]:
+    def pluralism_reward(prompts, completions, debate=None, log_metric=None, log_extra=None, **columns) -> list[float]:
         results = scorer.score_batch(debates_from_column(debate, "pluralism_reward"),
                                      [completion_text(c) for c in completions])
+        log_parts(pluralism_reward.__name__, "pluralism", results, log_metric, log_extra)
         return [r["pluralism"] for r in results]
 
     pluralism_reward.scorer = scorer
@@ -81,9 +117,11 @@ def make_fidelity_reward(backend=None, **config) -> Callable[..., list[float]]:
 
     scorer = make_scorer("fidelity", backend, **config)
 
-    def fidelity_reward(prompts, completions, **columns) -> list[float]:
+    def fidelity_reward(prompts, completions, log_metric=None, log_extra=None, **columns) -> list[float]:
         items = rewrite_items_from_columns(columns, len(completions))
-        return [r["fidelity"] for r in scorer.score_batch(items, [completion_text(c) for c in completions])]
+        results = scorer.score_batch(items, [completion_text(c) for c in completions])
+        log_parts(fidelity_reward.__name__, "fidelity", results, log_metric, log_extra)
+        return [r["fidelity"] for r in results]
 
     fidelity_reward.scorer = scorer
     return fidelity_reward

@@ -49,7 +49,7 @@ class PluralismEvalCallback(TrainerCallback):
 
     def __init__(self, held_out, task: str, output_dir: str | Path, scorer, every_n_steps: int = 50,
                  max_new_tokens: int = 128, batch_size: int = 8, temperature: float = 0.0, table_rows: int = 8,
-                 tokenizer=None, extra: dict | None = None):
+                 tokenizer=None, extra: dict | None = None, chat_template_kwargs: dict | None = None):
         self.rows = [dict(row) for row in held_out]
         self.task = get_task(task)
         self.path = Path(output_dir) / EVAL_FILE
@@ -58,6 +58,9 @@ class PluralismEvalCallback(TrainerCallback):
         self.batch_size, self.temperature, self.table_rows = batch_size, temperature, table_rows
         self.tokenizer = tokenizer
         self.extra = dict(extra or {})  # written into every line (e.g. the on-policy DPO iteration)
+        self.chat_template_kwargs = chat_template_kwargs
+        # The trainer, once built (`bind_trainer`): its vLLM engine, or its wrapped model to unwrap for generation.
+        self.trainer = None
         self.last_step: int | None = None
         self.history: list[dict] = []
 
@@ -81,9 +84,9 @@ class PluralismEvalCallback(TrainerCallback):
         self.last_step = state.global_step
         model = kwargs["model"]
         tokenizer = self.tokenizer or kwargs.get("processing_class")
-        texts = sharded_generate(model, tokenizer, [row["prompt"] for row in self.rows],
+        texts = sharded_generate(model, tokenizer, [row["prompt"] for row in self.rows], trainer=self.trainer,
                                  max_new_tokens=self.max_new_tokens, temperature=self.temperature,
-                                 batch_size=self.batch_size)
+                                 batch_size=self.batch_size, chat_template_kwargs=self.chat_template_kwargs)
         if not state.is_world_process_zero:
             return None
         record = self.score(texts)
@@ -148,6 +151,29 @@ def read_eval_log(path: Path, up_to_step: int | None = None) -> EvalResults | No
     step = chosen.get("step")
     where = f"step {step}" if step is not None else f"line {chosen_line}"
     return EvalResults(scores=scores, source=f"training eval hook ({path.name}, {where})", skipped=skipped)
+
+
+def bind_trainer(callbacks, trainer) -> None:
+    """Give the callbacks that generate (they have a `trainer` attribute) the trainer they run in."""
+    for callback in callbacks:
+        if hasattr(callback, "trainer"):
+            callback.trainer = trainer
+
+
+class RecipeToWandb(TrainerCallback):
+    """Put the whole resolved recipe (credentials masked) into the W&B run config under `recipe`,
+    beside the TRL config that W&B's own callback logs: rewards, eval hook, pairs and data settings
+    that TRL does not know about."""
+
+    def __init__(self, recipe: dict):
+        self.recipe = recipe
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        import sys
+
+        wandb = sys.modules.get("wandb")
+        if state.is_world_process_zero and wandb is not None and wandb.run is not None:
+            wandb.run.config.update({"recipe": self.recipe}, allow_val_change=True)
 
 
 class SaveOnInterrupt(TrainerCallback):

@@ -45,10 +45,46 @@ def resolve_model_path(recipe: Recipe) -> str:
 
 
 def model_init_kwargs(recipe: Recipe) -> dict:
+    """What TRL passes to `from_pretrained`: pluralign's defaults from `model:` (dtype, revision,
+    attention, 4-bit loading), with the recipe's own `training.model_init_kwargs` over them (the user wins)."""
     section = recipe.model
     kwargs = {"dtype": section.dtype, "trust_remote_code": section.trust_remote_code,
               "revision": section.revision, "attn_implementation": section.attn_implementation}
-    return {k: v for k, v in kwargs.items() if v is not None}
+    if section.load_in_4bit:
+        kwargs.update(quantization_kwargs(recipe))
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    return {**kwargs, **(recipe.training.get("model_init_kwargs") or {})}
+
+
+def check_quantization_support(recipe: Recipe) -> None:
+    """`model.load_in_4bit` needs a CUDA GPU and bitsandbytes: say so before anything is built."""
+    import torch
+
+    if not recipe.model.load_in_4bit:
+        return
+    if not torch.cuda.is_available():
+        raise RecipeError(recipe.path, "model.load_in_4bit", "4-bit (QLoRA) loading needs a CUDA GPU and bitsandbytes; "
+                          "this machine has no GPU: set model.load_in_4bit=false to train here")
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise RecipeError(recipe.path, "model.load_in_4bit", "bitsandbytes is not installed: "
+                          "pip install 'pluralign[qlora]'") from None
+
+
+def quantization_kwargs(recipe: Recipe) -> dict:
+    """QLoRA: 4-bit base weights (bitsandbytes), computed in the model's dtype, one copy per GPU."""
+    import torch
+
+    check_quantization_support(recipe)
+    from accelerate import PartialState
+    from transformers import BitsAndBytesConfig
+
+    dtype = recipe.model.dtype if recipe.model.dtype in ("bfloat16", "float16", "float32") else "bfloat16"
+    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=recipe.model.bnb_4bit_quant_type,
+                                bnb_4bit_use_double_quant=recipe.model.bnb_4bit_use_double_quant,
+                                bnb_4bit_compute_dtype=getattr(torch, dtype))
+    return {"quantization_config": config, "device_map": {"": PartialState().local_process_index}}
 
 
 def load_tokenizer(recipe: Recipe, path: str):

@@ -90,11 +90,13 @@ def candidates_from_file(rows: list[dict], by_id: dict[str, list[str]], task: st
     return [by_id.get(get_task(task).row_id(row), []) for row in rows]
 
 
-def on_policy_candidates(model, tokenizer, rows: list[dict], k: int, max_new_tokens: int,
-                         temperature: float, batch_size: int = 8) -> list[list[str]]:
-    """k sampled completions per prompt from the current model (sharded over processes)."""
+def on_policy_candidates(model, tokenizer, rows: list[dict], k: int, max_new_tokens: int, temperature: float,
+                         batch_size: int = 8, trainer=None, chat_template_kwargs: dict | None = None) -> list[list[str]]:
+    """k sampled completions per prompt from the current model (sharded over processes; through the
+    trainer's engine when there is one, see pluralign.train.generate)."""
     from pluralign.train.generate import sharded_generate
 
-    texts = sharded_generate(model, tokenizer, [row["prompt"] for row in rows], max_new_tokens=max_new_tokens,
-                             temperature=max(temperature, 1e-5), batch_size=batch_size, num_return_sequences=k)
+    texts = sharded_generate(model, tokenizer, [row["prompt"] for row in rows], trainer=trainer,
+                             max_new_tokens=max_new_tokens, temperature=max(temperature, 1e-5), batch_size=batch_size,
+                             num_return_sequences=k, chat_template_kwargs=chat_template_kwargs)
     return [texts[i * k:(i + 1) * k] for i in range(len(rows))]

@@ -35,6 +35,9 @@ logger = get_logger(__name__)
 DEFAULT_BACKEND = "embedding:all-MiniLM-L6-v2"
 METHODS = ("sft", "dpo", "grpo", "rloo", "reward")
 TINY_PREFIX = "tiny:"
+# `sft_targets: proportional`: reference summaries made from synthetic debates' ground truth
+# (pluralign.data.synth.proportional_summary) instead of a targets file.
+PROPORTIONAL_TARGETS = "proportional"
 # Anything that looks like a credential is masked in logs and in the saved recipe copy.
 SECRET_KEY = re.compile(r"token|key|secret|password|passwd|credential", re.I)
 SECRET_VALUE = re.compile(r"^(hf_[A-Za-z0-9]{8,}|[0-9a-f]{40})$")
@@ -60,14 +63,29 @@ class ModelSection:
     dtype: str = "auto"  # auto | float32 | bfloat16 | float16
     trust_remote_code: bool = False  # off unless a recipe turns it on
     revision: str | None = None
-    attn_implementation: str | None = None
+    attn_implementation: str | None = None  # e.g. sdpa, flash_attention_2, eager
+    # Arguments to the chat template wherever prompts are rendered (GRPO/RLOO rollouts, the eval
+    # hook, on-policy pairs), e.g. {enable_thinking: false} for models that think by default.
+    chat_template_kwargs: dict | None = None
+    # QLoRA: the base weights load in 4 bits (bitsandbytes, a CUDA GPU) and LoRA trains on top.
+    load_in_4bit: bool = False
+    bnb_4bit_quant_type: str = "nf4"  # nf4 | fp4
+    bnb_4bit_use_double_quant: bool = True
     tiny_hidden_size: int = 64  # only for `tiny:` models
     tiny_num_layers: int = 2
 
 
 @dataclass
 class DataSection:
-    path: str = ""  # debates JSONL, rewrite-items JSONL, or a Dataset folder (`save_to_disk`)
+    # debates JSONL, rewrite-items JSONL, a Dataset folder (`save_to_disk`), or a Hub dataset id
+    # (org/name: debates, items, or a prompt dataset from `pluralign data prompts --push-to-hub`)
+    path: str = ""
+    split: str = "train"  # Hub datasets: the split, config (subset) and revision to load
+    config: str | None = None
+    revision: str | None = None
+    # Synthetic debates built at load instead of a file: the fields of pluralign.data.synth.SynthSpec
+    # (n_debates, group_sizes, languages, comments_per_participant, seed, ...), as `pluralign data synth`.
+    synth: dict | None = None
     max_comments: int | None = None  # summarize: comments sampled per debate
     target_language: str | None = None  # translate, when items are made from debates
     per_debate: int | None = None  # rewrite items per debate, when made from debates
@@ -286,6 +304,68 @@ def find_path(value: str, recipe_path: Any) -> Path:
     return candidate
 
 
+HUB_DATASET_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+DATA_FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".arrow", ".txt", ".yaml", ".yml")
+
+
+def is_hub_dataset_id(value: str) -> bool:
+    """`org/name` that is not a local path and does not end like a data file: a Hub dataset."""
+    return (bool(HUB_DATASET_ID.match(value)) and Path(value).suffix.lower() not in DATA_FILE_SUFFIXES
+            and not Path(value).exists())
+
+
+def resolve_data(data: DataSection, path: Any, check_files: bool) -> None:
+    """Check where the data comes from: synthetic debates (`data.synth`), a Hub dataset id, or a
+    local file or folder (found from the current folder or the recipe's). Hub ids stay as given."""
+    if data.synth is not None:
+        from pluralign.data.synth import SynthSpec
+
+        if data.path:
+            raise RecipeError(path, "data.synth", "give data.path or data.synth, not both; "
+                              "to use your data in a recipe that builds synthetic debates: data.synth=null data.path=FILE")
+        check_fields(SynthSpec, data.synth, path, "data.synth.")
+        try:
+            SynthSpec(**data.synth)
+        except PluralignError as err:
+            raise RecipeError(path, "data.synth", str(err)) from None
+        return
+    if not data.path:
+        raise RecipeError(path, "data.path", "missing: a debates or rewrite-items JSONL, a Dataset folder, a Hub "
+                          "dataset id (org/name), or data.synth")
+    local = find_path(data.path, path)
+    if local.exists() or not is_hub_dataset_id(data.path):
+        if check_files and not local.exists():
+            raise RecipeError(path, "data.path", f"{local}: no such file or folder")
+        data.path = str(local)
+    for key in ("config", "revision"):
+        if getattr(data, key) is not None and not is_hub_dataset_id(data.path):
+            raise RecipeError(path, f"data.{key}", f"applies to Hub datasets only; {data.path} is a local path")
+
+
+def check_model_init_kwargs(training: dict, path: Any) -> None:
+    """`training.model_init_kwargs` is passed to from_pretrained over pluralign's defaults; the
+    switches that must agree between the model, the tokenizer and the reference stay in `model:`."""
+    kwargs = training.get("model_init_kwargs")
+    if kwargs is None:
+        return
+    if not isinstance(kwargs, dict):
+        raise RecipeError(path, "training.model_init_kwargs", f"expected a mapping of from_pretrained arguments, got {kwargs!r}")
+    for key in ("trust_remote_code", "revision"):
+        if key in kwargs:
+            raise RecipeError(path, f"training.model_init_kwargs.{key}", f"set model.{key} instead (one switch for "
+                              "the model, its tokenizer and the reference model)")
+
+
+def check_quantization(recipe: Recipe) -> None:
+    """QLoRA (`model.load_in_4bit`) trains LoRA adapters over frozen 4-bit weights: it needs a
+    `lora:` section (4-bit weights cannot be trained themselves)."""
+    if recipe.model.load_in_4bit and not recipe.lora:
+        raise RecipeError(recipe.path, "model.load_in_4bit", "4-bit weights are frozen: add a lora: section (QLoRA), "
+                          "or load the model in bfloat16")
+    if recipe.model.load_in_4bit and recipe.model.bnb_4bit_quant_type not in ("nf4", "fp4"):
+        raise RecipeError(recipe.path, "model.bnb_4bit_quant_type", f"nf4 or fp4, got {recipe.model.bnb_4bit_quant_type!r}")
+
+
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = (), check_files: bool = True) -> Recipe:
     path = Path(path)
     if not path.is_file():
@@ -354,12 +434,7 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True
     sections = {name: _section(raw, name, path) for name in SECTIONS}
     if not sections["model"].name_or_path:
         raise RecipeError(path, "model.name_or_path", "missing: a hub id, a folder, or tiny:llama")
-    if not sections["data"].path:
-        raise RecipeError(path, "data.path", "missing: a debates or rewrite-items JSONL, or a Dataset folder")
-    data_path = find_path(sections["data"].path, path)
-    if check_files and not data_path.exists():
-        raise RecipeError(path, "data.path", f"{data_path}: no such file or folder")
-    sections["data"].path = str(data_path)
+    resolve_data(sections["data"], path, check_files)
     if sections["pairs"].candidates:
         sections["pairs"].candidates = str(find_path(sections["pairs"].candidates, path))
 
@@ -380,6 +455,7 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True
     checked = {k: v for k, v in training.items() if not (k == "resume_from_checkpoint" and isinstance(v, bool))}
     check_fields(cls, checked, path, "training.")
     training.update(checked)
+    check_model_init_kwargs(training, path)
 
     lora = raw.get("lora")
     if lora is not None and not isinstance(lora, dict):
@@ -405,16 +481,24 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True
             raise RecipeError(path, "pairs.sampler", "a reward model trained on on_policy pairs needs a causal LM to sample from")
         if method == "reward" and pairs.iterations != 1:
             raise RecipeError(path, "pairs.iterations", "iterations apply to on-policy dpo only")
-    sft_targets = str(find_path(raw["sft_targets"], path)) if raw.get("sft_targets") else None
-    if check_files and method == "sft" and sft_targets and not Path(sft_targets).is_file():
+    sft_targets = raw.get("sft_targets") or None
+    if sft_targets == PROPORTIONAL_TARGETS:
+        if sections["data"].synth is None:
+            raise RecipeError(path, "sft_targets", f"{PROPORTIONAL_TARGETS!r} targets are made from synthetic debates "
+                              "(data.synth); give a targets file for other data")
+    elif sft_targets:
+        sft_targets = str(find_path(sft_targets, path))
+    if check_files and method == "sft" and sft_targets not in (None, PROPORTIONAL_TARGETS) and not Path(sft_targets).is_file():
         raise RecipeError(path, "sft_targets", f"{sft_targets}: no such file")
     if sections["eval_hook"].enabled and not 0 < sections["eval_hook"].held_out < 1:
         raise RecipeError(path, "eval_hook.held_out", "a share of the data in (0, 1); or set eval_hook.enabled=false")
     seed = raw.get("seed", training.get("seed", 42))
-    return Recipe(
+    recipe = Recipe(
         path=str(path), raw=raw, task=task, method=method, training=training, lora=lora or None,
         sft_targets=sft_targets, output_dir=str(training["output_dir"]), seed=int(seed), **sections,
     )
+    check_quantization(recipe)
+    return recipe
 
 
 DEPRECATED_REWARD_KEYS = ("pluralism", "fidelity", "reward_model", "reward_model_weight", "pluralism_options",

@@ -18,6 +18,7 @@ import yaml
 
 from pluralign.tasks import get_task
 from pluralign.train.model import (
+    check_quantization_support,
     device_changes,
     load_tokenizer,
     model_init_kwargs,
@@ -28,23 +29,51 @@ from pluralign.train.recipe import Recipe, load_recipe, validate_recipe
 
 def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(prog="pluralign train", description=__doc__.splitlines()[0])
-    parser.add_argument("recipe", help="a YAML recipe (see recipes/)")
+    parser.add_argument("recipe", help="a YAML recipe, or a shipped one by name (cpu/grpo, "
+                                       "qwen2.5-1.5b-full-ddp/summarize-pluralism, ...: see --list)")
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="recipe overrides, dotted keys for sections: training.max_steps=3 seed=1")
-    parser.add_argument("--dry-run", action="store_true", help="validate the recipe and build its configs; train nothing")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="validate the recipe, build its configs and check its batch arithmetic; train nothing")
+    parser.add_argument("--num-processes", type=int, default=None, metavar="N",
+                        help="with --dry-run: check the batch arithmetic for N training processes (GPUs) "
+                             "(default: the launcher's WORLD_SIZE, else 1)")
     return parser
 
 
+def recipe_path(name: str) -> Path:
+    """A recipe file, or a shipped recipe by name; a located error listing the shipped ones."""
+    from pluralign.resources import find_recipe, shipped_recipes
+    from pluralign.train.recipe import RecipeError
+
+    path = find_recipe(name)
+    if not path.is_file():
+        raise RecipeError(name, "", f"no such recipe file or shipped recipe; the shipped ones are "
+                          f"{', '.join(shipped_recipes())}")
+    return path
+
+
 def run_from_args(args: argparse.Namespace) -> int:
+    from pluralign.errors import UsageError
+    from pluralign.train import batches
+
+    if args.num_processes is not None and not args.dry_run:
+        raise UsageError("--num-processes applies to --dry-run; a real run takes the launcher's process count "
+                         "(accelerate launch --num_processes N)")
+    if args.num_processes is not None and args.num_processes < 1:
+        raise UsageError(f"--num-processes must be at least 1, got {args.num_processes}")
+    path = recipe_path(args.recipe)
     if args.dry_run:
-        built = validate_recipe(args.recipe, args.overrides)
+        plan = batches.plan(load_recipe(path, args.overrides), args.num_processes or batches.launched_processes())
+        # TRL's config checks its generation batch for this process alone; give it the N-process one.
+        built = validate_recipe(path, [*args.overrides, *plan.as_overrides()])
         recipe = built["recipe"]
         specs, _ = built["rewards"]
         print(f"{recipe.path}: valid {recipe.method} recipe for {recipe.task}: "
               f"{type(built['training']).__name__}, lora={'yes' if built['lora'] else 'no'}, "
-              f"rewards={', '.join(f'{s.name}×{s.weight:g}' for s in specs) or 'none'}")
+              f"rewards={', '.join(f'{s.name}×{s.weight:g}' for s in specs) or 'none'}; {plan.describe()}")
         return 0
-    train(load_recipe(args.recipe, args.overrides))
+    train(load_recipe(path, args.overrides))
     return 0
 
 
@@ -55,6 +84,11 @@ def train(recipe: Recipe, callbacks: list | tuple = ()) -> dict:
     """Train as the recipe says; return {"output_dir", "global_step", "log_history", "eval": [eval-hook records]}."""
     from transformers import set_seed
 
+    from pluralign.train import batches
+
+    batches.plan(recipe, batches.launched_processes())  # before any model: a round the data cannot fill
+    check_vllm(recipe)
+    check_quantization_support(recipe)
     set_seed(recipe.seed)
     output_dir = Path(recipe.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -64,10 +98,13 @@ def train(recipe: Recipe, callbacks: list | tuple = ()) -> dict:
 
 @contextmanager
 def _wandb_env(recipe: Recipe, output_dir: Path):
-    """Unless the user chose otherwise, W&B files go next to the weights, in project `pluralign`."""
+    """Unless the user chose otherwise, W&B files go next to the weights, in project `pluralign`
+    (where `pluralign eval --report-to wandb` logs too)."""
+    from pluralign.eval.wandb_log import DEFAULT_PROJECT
+
     added = {}
     if "wandb" in str(recipe.training.get("report_to", "")):
-        for key, value in (("WANDB_DIR", str(output_dir)), ("WANDB_PROJECT", "pluralign")):
+        for key, value in (("WANDB_DIR", str(output_dir)), ("WANDB_PROJECT", DEFAULT_PROJECT)):
             if key not in os.environ:
                 os.environ[key] = added[key] = value
     try:
@@ -82,26 +119,26 @@ def _train(recipe: Recipe, output_dir: Path, callbacks) -> dict:
     from transformers.trainer_utils import get_last_checkpoint
 
     from pluralign.train import data
-    from pluralign.train.callbacks import SaveOnInterrupt
+    from pluralign.train.callbacks import RecipeToWandb, SaveOnInterrupt
     from pluralign.train.methods import TRAINERS
 
     resume = recipe.training.get("resume_from_checkpoint")
     if resume is True:
         resume = get_last_checkpoint(str(output_dir))  # None (a fresh start) when there is none yet
     resume = resume or None
-    args = recipe.training_config(model_init_kwargs=model_init_kwargs(recipe), resume_from_checkpoint=resume,
-                                  trust_remote_code=recipe.model.trust_remote_code, **device_changes(recipe))
+    args = recipe.training_config(**run_settings(recipe), resume_from_checkpoint=resume, **device_changes(recipe))
     state = PartialState()  # after the TRL config, which sets up the distributed state
 
-    model_path = resolve_model_path(recipe)
-    tokenizer = load_tokenizer(recipe, model_path)
     prompts = data.build_prompts(recipe)
     train_rows, held_out = data.split_prompts(recipe, prompts)
+    model_path = resolve_model_path(recipe)
+    tokenizer = load_tokenizer(recipe, model_path)
     hook = eval_hook(recipe, held_out, tokenizer)
-    callbacks = [SaveOnInterrupt(), *([hook] if hook else []), *callbacks]
+    callbacks = [SaveOnInterrupt(), RecipeToWandb(recipe.saved_copy()), *([hook] if hook else []), *callbacks]
 
     trainer = TRAINERS[recipe.method](recipe=recipe, model_path=model_path, tokenizer=tokenizer, args=args,
-                                      train_rows=train_rows, callbacks=callbacks, resume=resume)
+                                      train_rows=train_rows, callbacks=callbacks, resume=resume,
+                                      eval_rows=held_out if data.evaluates(recipe) else None)
     trainer.save_model(str(output_dir))
     if state.is_main_process:
         (output_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.saved_copy(), sort_keys=False), encoding="utf-8")
@@ -110,8 +147,39 @@ def _train(recipe: Recipe, output_dir: Path, callbacks) -> dict:
             "log_history": trainer.state.log_history, "eval": hook.history if hook else []}
 
 
+def default_run_name(recipe: Recipe) -> str:
+    """`<recipe file stem>-<method>-<task>`, e.g. `summarize-pluralism-grpo-summarize`; W&B and the
+    Hub show it instead of a random name."""
+    return f"{Path(recipe.path).stem}-{recipe.method}-{recipe.task}"
+
+
+def run_settings(recipe: Recipe) -> dict:
+    """TRL config fields pluralign fills in from the recipe, unless the recipe sets them itself:
+    the model's from_pretrained arguments (merged), the run name and the chat template's arguments."""
+    settings = {"model_init_kwargs": model_init_kwargs(recipe), "trust_remote_code": recipe.model.trust_remote_code,
+                "run_name": recipe.training.get("run_name") or default_run_name(recipe)}
+    if recipe.model.chat_template_kwargs and recipe.method in ("grpo", "rloo"):
+        settings["chat_template_kwargs"] = {**recipe.model.chat_template_kwargs,
+                                            **(recipe.training.get("chat_template_kwargs") or {})}
+    return settings
+
+
+def check_vllm(recipe: Recipe) -> None:
+    """`training.use_vllm` needs vllm (the `[vllm]` extra) and a GPU; say so before any model loads."""
+    from pluralign.train.recipe import RecipeError
+
+    if not recipe.training.get("use_vllm"):
+        return
+    from trl.import_utils import is_vllm_available
+
+    if not is_vllm_available():
+        raise RecipeError(recipe.path, "training.use_vllm", "vLLM is not installed: pip install 'pluralign[vllm]' "
+                          "(a CUDA machine), or set training.use_vllm=false to generate with transformers")
+
+
 def eval_hook(recipe: Recipe, held_out, tokenizer):
-    """The PluralismEvalCallback the recipe asks for, or None (no held-out rows, or a reward model)."""
+    """The PluralismEvalCallback the recipe asks for, or None (no held-out rows, or a reward model).
+    It generates on the first `eval_hook.n_samples` held-out prompts."""
     settings = recipe.eval_hook
     if not settings.enabled or held_out is None or recipe.method == "reward":
         return None
@@ -122,9 +190,10 @@ def eval_hook(recipe: Recipe, held_out, tokenizer):
     options = recipe.rewards.options.get(task.score_key) or {}
     scorer = task.make_scorer(get_backend(recipe.rewards.backend), **options)
     return PluralismEvalCallback(
-        held_out, task.name, recipe.output_dir, scorer=scorer, every_n_steps=settings.every_n_steps,
-        max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
+        held_out.select(range(min(settings.n_samples, len(held_out)))), task.name, recipe.output_dir, scorer=scorer,
+        every_n_steps=settings.every_n_steps, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
         temperature=settings.temperature, table_rows=settings.table_rows, tokenizer=tokenizer,
+        chat_template_kwargs=recipe.model.chat_template_kwargs,
     )
 
 

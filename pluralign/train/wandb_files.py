@@ -69,3 +69,21 @@ def summary(path: str | Path) -> dict:
             for item in record.summary.update:
                 out[item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
     return out
+
+
+def run_info(path: str | Path) -> dict:
+    """The run's project, name, job type and config (every update merged, values decoded)."""
+    info: dict = {"config": {}}
+    for record in records(path):
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            run = record.run
+            info.update(project=run.project, name=run.display_name, job_type=run.job_type)
+            items = run.config.update
+        elif kind == "config":
+            items = record.config.update
+        else:
+            continue
+        for item in items:
+            info["config"][item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
+    return info
