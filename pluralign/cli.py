@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from pluralign import __version__
 from pluralign.data.schema import DataError
 from pluralign.errors import PluralignError, UsageError
+from pluralign.files import check_output, check_output_folder
 from pluralign.tasks import ITEM, get_task, task_names
 
 DEFAULT_BACKEND = "embedding:all-MiniLM-L6-v2"
@@ -25,6 +27,7 @@ def cmd_data_import_polis(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import write_jsonl
     from pluralign.data.polis import load_polis
 
+    check_output(args.out, {f"an input file of {args.dir}": sorted(Path(args.dir).glob("*.csv"))})
     debate, report = load_polis(
         args.dir, max_comments=args.max_comments, sample=args.sample, seed=args.seed,
         language=args.language, debate_id=args.id,
@@ -69,6 +72,7 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     from pluralign.data.synth import SynthSpec, synth_debates
 
     spec = SynthSpec.from_cli(args)
+    check_output(args.out)
     count = write_jsonl(args.out, synth_debates(spec))
     print(f"wrote {count} synthetic debate(s) to {args.out}", file=sys.stderr)
     return 0
@@ -78,6 +82,7 @@ def cmd_data_tasks(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import read_debates, write_jsonl
     from pluralign.data.tasks import rewrite_items
 
+    check_output(args.out, {"--debates": args.debates})
     items = rewrite_items(read_debates(args.debates), task=args.task, target_language=args.target_language,
                           per_debate=args.per_debate, seed=args.seed)
     count = write_jsonl(args.out, items)
@@ -96,6 +101,9 @@ def cmd_data_bench(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    check_output_folder(args.out, {"--raw": args.raw})
+    if Path(args.raw).resolve() in Path(args.out).resolve().parents:
+        raise UsageError(f"--out {args.out} is inside --raw {args.raw}, whose every file is an input; write elsewhere")
     start = time.perf_counter()
     manifest = build_bench(args.raw, args.out, spec, progress=lambda line: print(line, file=sys.stderr))
     for name, entry in manifest["files"].items():
@@ -209,6 +217,7 @@ def cmd_score_summaries(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import read_debates, write_jsonl
     from pluralign.rewards.scorers import make_scorer
 
+    check_output(args.out, {"--debates": args.debates, "--outputs": args.outputs})
     debates = {d["id"]: d for d in read_debates(args.debates)}
     lines, owners = outputs_with_records(debates, args.outputs, "summary", args.debates, "debate")
     scorer = make_scorer("pluralism", args.backend, threshold=args.threshold)
@@ -251,6 +260,7 @@ def cmd_score_representation(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import write_jsonl
     from pluralign.rewards.scorers import make_scorer
 
+    check_output(args.out, {"--input": args.input})
     rows = _representation_rows(args.input)
     scorer = make_scorer("representation", args.backend)
     scores: list[float] = []
@@ -262,23 +272,25 @@ def cmd_score_representation(args: argparse.Namespace) -> int:
 
 
 def cmd_score_rewrites(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
     from pluralign.data.jsonl import read_rewrite_items, write_jsonl
+    from pluralign.files import json_text, write_text
     from pluralign.rewards.fidelity import fidelity_disparity
     from pluralign.rewards.scorers import make_scorer
 
+    inputs = {"--items": args.items, "--outputs": args.outputs}
+    check_output(args.out, inputs)
+    if args.disparity:  # checked now: a bad place must not waste the scoring
+        check_output(args.disparity, {**inputs, "--out": args.out}, option="--disparity")
     items = {item["id"]: item for item in read_rewrite_items(args.items)}
     lines, owners = outputs_with_records(items, args.outputs, "output", args.items, "item")
     scorer = make_scorer("fidelity", args.backend, threshold=args.threshold, cross_lingual=args.cross_lingual)
     results = score_in_batches(scorer, owners, [line["output"] for line in lines], "scoring rewrites", size=64)
     scored = [{**line, **result} for line, result in zip(lines, results, strict=True)]
+    disparity = {"signature": scorer.signature, **fidelity_disparity(owners, scored)} if args.disparity else None
     count = write_jsonl(args.out, scored)
     print(f"wrote {count} scored rewrites to {args.out}", file=sys.stderr)
-    if args.disparity:
-        report = {"signature": scorer.signature, **fidelity_disparity(owners, scored)}
-        Path(args.disparity).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if disparity is not None:
+        write_text(args.disparity, json_text(disparity, indent=2) + "\n")
         print(f"wrote the fidelity disparity to {args.disparity}", file=sys.stderr)
     return 0
 
@@ -388,16 +400,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_compare(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from pluralign.eval.compare import compare
+    from pluralign.eval.report import REPORT_NAME
+    from pluralign.files import write_text
 
+    if args.out:
+        check_output(args.out, {"a compared run's report": [Path(d) / REPORT_NAME for d in args.dirs]})
     table, problems = compare(args.dirs, force=args.force)
     if problems:
         print("warning: --force: comparing runs whose signatures differ; the table is marked as not comparable",
               file=sys.stderr)
     if args.out:
-        Path(args.out).write_text(table + "\n", encoding="utf-8")
+        write_text(args.out, table + "\n")
     print(table)
     return 0
 
@@ -444,7 +458,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.private and not args.push_to_hub:
         raise UsageError("--private applies to --push-to-hub REPO; give the repo or drop --private")
     out = export(args.checkpoint, args.out, merge_lora=args.merge_lora, report=args.report,
-                 model_name=args.push_to_hub, base_model=args.base_model)
+                 model_name=args.push_to_hub, base_model=args.base_model, allow_incomplete=args.allow_incomplete)
     if args.dry_run:
         where = f" to {args.push_to_hub}{' (private)' if args.private else ''}" if args.push_to_hub else ""
         print(f"dry run: would upload {out}{where}; nothing pushed")
@@ -469,6 +483,9 @@ def add_export_commands(commands) -> None:
     p.add_argument("--push-to-hub", default=None, metavar="REPO", help="Hub repo id to create and upload to")
     p.add_argument("--private", action="store_true", help="create the Hub repo as private")
     p.add_argument("--dry-run", action="store_true", help="list the files and sizes that would be uploaded; push nothing")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="export the checkpoint of a run that did not finish (interrupted, crashed or still "
+                        "running); the card says so")
     p.set_defaults(func=cmd_export)
 
 
@@ -480,6 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     except PluralignError as err:  # the user's mistake, located; anything else is a bug: traceback
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except KeyboardInterrupt:  # Ctrl-C outside training (which saves and stops on its own)
+        print("error: interrupted; outputs that were not finished were not written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

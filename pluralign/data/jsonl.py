@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pluralign import files
 from pluralign.data.schema import (
     DataError,
     Problems,
@@ -130,15 +131,10 @@ def read_outputs(path: str | Path, text_field: str) -> Iterator[tuple[int, dict]
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
-    """Write records one per line (UTF-8, no ASCII escaping); return how many were written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with path.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
-    return count
+    """Write records one per line (UTF-8, no ASCII escaping, strict JSON: NaN becomes null);
+    return how many were written. All or nothing: an error while the records are produced leaves
+    the file as it was (`pluralign.files.write_lines`)."""
+    return files.write_lines(path, (files.json_text(record) + "\n" for record in records))
 
 
 # --- datasets -------------------------------------------------------------------------------

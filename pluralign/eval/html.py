@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from pluralign.eval.report import run_lines, suite_tables  # noqa: E402
+from pluralign.files import write_text  # noqa: E402
 from pluralign.tasks import TASKS  # noqa: E402
 
 PLOTS = "plots"
@@ -151,5 +152,5 @@ def write_html(report: dict, out_dir: str | Path) -> Path:
     run = "".join(f"<li>{html.escape(line)}</li>" for line in run_lines(report))
     page = PAGE.format(run=run, n_plots=len(plots), body="\n".join(parts))
     path = out_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
+    write_text(path, page)
     return path

@@ -19,9 +19,10 @@ from pluralign.data.schema import DataError, check_output
 from pluralign.errors import UsageError
 from pluralign.eval.generate import GenerationSettings, Generator
 from pluralign.eval.html import write_html
-from pluralign.eval.report import build_report, write_report
+from pluralign.eval.report import REPORT_NAME, build_report, write_report
 from pluralign.eval.stress import run_stress
 from pluralign.eval.suites import Suite, build_suites
+from pluralign.files import check_output_folder, staged_folder
 from pluralign.tasks import TASKS
 
 
@@ -61,6 +62,7 @@ def generate_outputs(generator: Generator, suites: list[Suite]) -> dict[str, dic
     return found
 
 
+REPORT_FILES = (REPORT_NAME, "report.md", "report.html", "scores.jsonl")
 SCORE_BATCH = 64  # outputs per `score_batch` call: one backend call embeds them all
 
 
@@ -93,6 +95,8 @@ def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None 
 
     if (model is None) == (predictions is None):
         raise UsageError("give exactly one of --model (generate outputs) and --predictions (score an outputs file)")
+    check_output_folder(out_dir, {"--debates": debates, "--items": items, "--predictions": predictions},
+                        writes=REPORT_FILES)
     suites = build_suites(debates, items)
     generator = None
     if model is not None:
@@ -124,8 +128,9 @@ def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None 
     report = build_report(suites, rows_by_task, skipped, group_stances, system, seed, command, list(sys.argv),
                           scoring_backend.spec, stress)
     rows = [row for suite in suites for row in rows_by_task[suite.task]]
-    write_report(out_dir, report, rows)
-    write_html(report, out_dir)
+    with staged_folder(out_dir) as stage:  # all the files, or none: the previous report stays whole
+        write_report(stage, report, rows)
+        write_html(report, stage)
     log(f"wrote {out_dir}/report.json, report.md, report.html and scores.jsonl ({len(rows)} scored outputs)")
     if report_to == "wandb":
         from pluralign.eval.wandb_log import log_to_wandb

@@ -8,7 +8,6 @@ adapter itself), the tokenizer, the recipe that trained the model, and a model c
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from pluralign.data.jsonl import read_json
@@ -22,6 +21,7 @@ from pluralign.export.card import (
 from pluralign.export.checkpoint import Checkpoint, ExportError, locate_checkpoint
 from pluralign.export.hub import format_listing, push_to_hub, scrub, upload_listing
 from pluralign.export.weights import write_weights
+from pluralign.files import check_output_folder, staged_folder
 from pluralign.log import get_logger
 
 logger = get_logger(__name__)
@@ -30,35 +30,53 @@ __all__ = ["Checkpoint", "ExportError", "export", "format_listing", "locate_chec
            "push_to_hub", "upload_listing"]
 
 
+def incomplete_notice(checkpoint: Checkpoint, allow_incomplete: bool) -> str | None:
+    """None for the weights of a finished run; else an ExportError, or with `allow_incomplete`
+    the line the card opens with."""
+    if checkpoint.complete:
+        return None
+    run = checkpoint.run or {}
+    how = {"interrupted": f"interrupted by {run.get('signal') or 'a signal'}", "running": "still running, or crashed",
+           "unknown": "an earlier run in this folder, whose end is not recorded"}.get(run.get("status"), run.get("status"))
+    step = checkpoint.step if checkpoint.step is not None else run.get("step")
+    where = f"step {step if step is not None else '?'} of {run.get('max_steps') or '?'}"
+    if not allow_incomplete:
+        raise ExportError(f"{checkpoint.dir}: saved by run {run.get('run_id')}, which did not finish ({how}; {where}); "
+                          "resume it with the same `pluralign train` command and training.resume_from_checkpoint=true, "
+                          "or pass --allow-incomplete to export these weights anyway (the card will say so)")
+    notice = (f"**Incomplete run.** These weights are `{checkpoint.dir.name}` of a training run that did not "
+              f"finish ({how}): {where}. They are not the model the recipe describes.")
+    logger.warning(f"warning: --allow-incomplete: exporting {checkpoint.dir} of an unfinished run ({how}; {where})")
+    return notice
+
+
 def export(checkpoint_path: str | Path, out: str | Path, *, merge_lora: bool = False,
            report: str | Path | None = None, model_name: str | None = None,
-           base_model: str | None = None) -> Path:
+           base_model: str | None = None, allow_incomplete: bool = False) -> Path:
     """Write the export folder; returns it. `base_model` overrides the card's base model (a Hub id
-    where the checkpoint only knows a local path)."""
-    checkpoint = locate_checkpoint(checkpoint_path)
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    where the checkpoint only knows a local path). The weights of a run that did not finish
+    (`run.json`) are refused unless `allow_incomplete`, and then the card says so."""
+    out = check_output_folder(out, {"CHECKPOINT": checkpoint_path, "--report": report})
+    if out.exists() and any(out.iterdir()):
         raise ExportError(f"{out}: --out exists and is not an empty folder; choose a new folder or empty it")
+    checkpoint = locate_checkpoint(checkpoint_path)
+    notice = incomplete_notice(checkpoint, allow_incomplete)
     recipe = read_recipe(checkpoint)
     results = find_results(checkpoint, report, recipe)
 
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        library_name = write_weights(checkpoint, out, merge_lora)
+    with staged_folder(out) as stage:  # all written, or nothing: a failure leaves --out as it was
+        library_name = write_weights(checkpoint, stage, merge_lora)
         if recipe.path is not None:
-            (out / "recipe.yaml").write_text(scrub(recipe.text), encoding="utf-8")
+            (stage / "recipe.yaml").write_text(scrub(recipe.text), encoding="utf-8")
         architecture = None
-        if (out / "config.json").is_file():
-            architecture = (read_json(out / "config.json").get("architectures") or [None])[0]
+        if (stage / "config.json").is_file():
+            architecture = (read_json(stage / "config.json").get("architectures") or [None])[0]
         card = build_model_card(
             model_name=model_name or out.resolve().name, library_name=library_name,
             base_model=base_model or checkpoint.base_model or recipe.model, recipe=recipe, results=results,
             architecture=architecture, is_lora=checkpoint.is_adapter,
-            license=recipe.license or license_of(checkpoint.base_model or recipe.model),
+            license=recipe.license or license_of(checkpoint.base_model or recipe.model), notice=notice,
         )
-        (out / "README.md").write_text(scrub(str(card)), encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(out, ignore_errors=True)  # it was empty: leave nothing half-written behind
-        raise
+        (stage / "README.md").write_text(scrub(str(card)), encoding="utf-8")
     logger.info(f"wrote {out} ({library_name}, {len(results.scores) if results else 0} benchmark result(s) in the card)")
     return out

@@ -207,12 +207,13 @@ def _limits(results: EvalResults | None) -> str:
 
 def build_model_card(*, model_name: str, library_name: str, base_model: str | None, recipe: CardRecipe,
                      results: EvalResults | None, architecture: str | None, is_lora: bool,
-                     license: str | None = None):
+                     license: str | None = None, notice: str | None = None):
     from huggingface_hub import ModelCard, ModelCardData
 
     family = TASKS[recipe.task].score_key if recipe.task in TASKS else "pluralism"
     tags = ["pluralign", "deliberation", family, "trl"]
     tags += [t for t in (recipe.method, recipe.task, "lora" if is_lora else None) if t and t not in tags]
+    tags += ["incomplete-run"] if notice else []  # an unfinished run, exported with --allow-incomplete
     hub_base = base_model if base_model and _is_hub_id(base_model) else None
     datasets = [d for d in recipe.data if _is_hub_id(d)] + [Path(d).stem for d in recipe.data if not _is_hub_id(d)]
     pipeline_tag = "text-classification" if (architecture or "").endswith("SequenceClassification") else "text-generation"
@@ -226,6 +227,7 @@ def build_model_card(*, model_name: str, library_name: str, base_model: str | No
     from_base = f" from `{hub_base or Path(base_model).name}`" if base_model else ""
     sections = [
         f"# {model_name}",
+        *([f"> {notice}"] if notice else []),
         f"Trained with pluralign {__version__} ({what}"
         f"{', task `' + recipe.task + '`' if recipe.task else ''}){from_base}. pluralign measures whether a "
         "deliberation assistant keeps minority opinions visible (pluralism) and keeps what people said "
@@ -274,7 +276,7 @@ def find_results(checkpoint: Checkpoint, report: str | Path | None, recipe: Card
         results = read_eval_report(report)
     else:
         log_path = checkpoint.nearby((EVAL_FILE,))
-        results = read_eval_log(log_path, checkpoint.step) if log_path else None
+        results = read_eval_log(log_path, checkpoint.step, checkpoint.run_id) if log_path else None
         if results is None:
             logger.warning(f"warning: no --report and no {EVAL_FILE} in {' or '.join(map(str, checkpoint.folders))}; "
                 "the card will carry no benchmark results")

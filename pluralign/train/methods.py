@@ -81,6 +81,8 @@ def train_dpo(recipe, model_path, tokenizer, args, train_rows, callbacks, resume
                              peft_config=peft_config if round_ == 0 else None, callbacks=callbacks)
         trainer.train(resume_from_checkpoint=resume)
         model = trainer.model
+        if any(getattr(callback, "received", None) is not None for callback in callbacks):
+            break  # interrupted (SaveOnInterrupt): the checkpoint is saved, no further round starts
     return trainer
 
 

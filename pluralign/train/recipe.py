@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from pluralign.errors import PluralignError
+from pluralign.files import check_output_folder, looks_like_local_path
 from pluralign.log import get_logger
 from pluralign.tasks import DEBATE, TASKS
 
@@ -408,6 +409,11 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True
     sft_targets = str(find_path(raw["sft_targets"], path)) if raw.get("sft_targets") else None
     if check_files and method == "sft" and sft_targets and not Path(sft_targets).is_file():
         raise RecipeError(path, "sft_targets", f"{sft_targets}: no such file")
+    if check_files:
+        check_output_dir(training["output_dir"], path, {
+            "data.path": data_path, "sft_targets": sft_targets, "pairs.candidates": pairs.candidates,
+            "model.name_or_path": sections["model"].name_or_path if looks_like_local_path(sections["model"].name_or_path)
+            or Path(sections["model"].name_or_path).is_dir() else None})
     if sections["eval_hook"].enabled and not 0 < sections["eval_hook"].held_out < 1:
         raise RecipeError(path, "eval_hook.held_out", "a share of the data in (0, 1); or set eval_hook.enabled=false")
     seed = raw.get("seed", training.get("seed", 42))
@@ -415,6 +421,14 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True
         path=str(path), raw=raw, task=task, method=method, training=training, lora=lora or None,
         sft_targets=sft_targets, output_dir=str(training["output_dir"]), seed=int(seed), **sections,
     )
+
+
+def check_output_dir(output_dir: str, path: Any, inputs: dict) -> None:
+    """output_dir can be written, and is none of the run's inputs (its weights would overwrite them)."""
+    try:
+        check_output_folder(output_dir, inputs, option="")
+    except PluralignError as err:
+        raise RecipeError(path, "output_dir", str(err)) from None
 
 
 DEPRECATED_REWARD_KEYS = ("pluralism", "fidelity", "reward_model", "reward_model_weight", "pluralism_options",

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from pluralign import files
+from pluralign.log import get_logger
 from pluralign.tasks import get_task
 from pluralign.train.model import (
     device_changes,
@@ -24,6 +26,8 @@ from pluralign.train.model import (
     resolve_model_path,
 )
 from pluralign.train.recipe import Recipe, load_recipe, validate_recipe
+
+logger = get_logger(__name__)
 
 
 def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -44,7 +48,8 @@ def run_from_args(args: argparse.Namespace) -> int:
               f"{type(built['training']).__name__}, lora={'yes' if built['lora'] else 'no'}, "
               f"rewards={', '.join(f'{s.name}×{s.weight:g}' for s in specs) or 'none'}")
         return 0
-    train(load_recipe(args.recipe, args.overrides))
+    result = train(load_recipe(args.recipe, args.overrides))
+    logger.info(f"saved to {result['output_dir']} (step {result['global_step']}, run {result['run_id']})")
     return 0
 
 
@@ -52,7 +57,9 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 
 def train(recipe: Recipe, callbacks: list | tuple = ()) -> dict:
-    """Train as the recipe says; return {"output_dir", "global_step", "log_history", "eval": [eval-hook records]}."""
+    """Train as the recipe says; return {"output_dir", "global_step", "log_history", "eval": [eval-hook records],
+    "run_id"}. A run stopped by SIGTERM or Ctrl-C saves a checkpoint, writes no final weights, marks
+    `run.json` interrupted and raises `TrainingInterrupted` (exit 130 or 143)."""
     from transformers import set_seed
 
     set_seed(recipe.seed)
@@ -81,7 +88,7 @@ def _train(recipe: Recipe, output_dir: Path, callbacks) -> dict:
     from accelerate import PartialState
     from transformers.trainer_utils import get_last_checkpoint
 
-    from pluralign.train import data
+    from pluralign.train import data, status
     from pluralign.train.callbacks import SaveOnInterrupt
     from pluralign.train.methods import TRAINERS
 
@@ -92,25 +99,44 @@ def _train(recipe: Recipe, output_dir: Path, callbacks) -> dict:
     args = recipe.training_config(model_init_kwargs=model_init_kwargs(recipe), resume_from_checkpoint=resume,
                                   trust_remote_code=recipe.model.trust_remote_code, **device_changes(recipe))
     state = PartialState()  # after the TRL config, which sets up the distributed state
+    run = {"run_id": status.run_id_for(output_dir, resume), "status": status.RUNNING, "method": recipe.method,
+           "recipe": recipe.path, "started": status.now(), "resumed_from": resume}
+    if state.is_main_process:  # written first, so that a run that dies without a word stays "running"
+        files.write_text(output_dir / "recipe.yaml", yaml.safe_dump(recipe.saved_copy(), sort_keys=False))
+        status.write_run(output_dir, run)
 
     model_path = resolve_model_path(recipe)
     tokenizer = load_tokenizer(recipe, model_path)
     prompts = data.build_prompts(recipe)
     train_rows, held_out = data.split_prompts(recipe, prompts)
-    hook = eval_hook(recipe, held_out, tokenizer)
-    callbacks = [SaveOnInterrupt(), *([hook] if hook else []), *callbacks]
+    hook = eval_hook(recipe, held_out, tokenizer, run["run_id"])
+    interrupt = SaveOnInterrupt()
+    callbacks = [interrupt, status.RunIdOnCheckpoints(run["run_id"]), *([hook] if hook else []), *callbacks]
 
     trainer = TRAINERS[recipe.method](recipe=recipe, model_path=model_path, tokenizer=tokenizer, args=args,
                                       train_rows=train_rows, callbacks=callbacks, resume=resume)
+    result = {"output_dir": str(output_dir), "global_step": trainer.state.global_step, "run_id": run["run_id"],
+              "log_history": trainer.state.log_history, "eval": hook.history if hook else []}
+    run.update(step=trainer.state.global_step, max_steps=trainer.state.max_steps, ended=status.now())
+    if interrupt.received is not None:  # a checkpoint was saved; final weights would pass for a finished run
+        run.update(status=status.INTERRUPTED, signal=status.signal_name(interrupt.received))
+        if state.is_main_process:
+            status.write_run(output_dir, run)
+            _finish_wandb()
+        checkpoint = Path(trainer.args.output_dir) / f"checkpoint-{trainer.state.global_step}"
+        raise status.TrainingInterrupted(
+            f"{recipe.path}: training stopped by {run['signal']} at step {run['step']} of {run['max_steps']}; "
+            f"the checkpoint is {checkpoint} and {output_dir / status.RUN_FILE} says the run is incomplete. "
+            "Resume it by running the same command with training.resume_from_checkpoint=true",
+            interrupt.received, result)
     trainer.save_model(str(output_dir))
     if state.is_main_process:
-        (output_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.saved_copy(), sort_keys=False), encoding="utf-8")
+        status.write_run(output_dir, {**run, "status": status.COMPLETE})
         _finish_wandb()
-    return {"output_dir": str(output_dir), "global_step": trainer.state.global_step,
-            "log_history": trainer.state.log_history, "eval": hook.history if hook else []}
+    return result
 
 
-def eval_hook(recipe: Recipe, held_out, tokenizer):
+def eval_hook(recipe: Recipe, held_out, tokenizer, run_id: str | None = None):
     """The PluralismEvalCallback the recipe asks for, or None (no held-out rows, or a reward model)."""
     settings = recipe.eval_hook
     if not settings.enabled or held_out is None or recipe.method == "reward":
@@ -125,6 +151,7 @@ def eval_hook(recipe: Recipe, held_out, tokenizer):
         held_out, task.name, recipe.output_dir, scorer=scorer, every_n_steps=settings.every_n_steps,
         max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
         temperature=settings.temperature, table_rows=settings.table_rows, tokenizer=tokenizer,
+        extra={"run_id": run_id} if run_id else None,
     )
 
 
