@@ -19,15 +19,27 @@ from pluralign.export.card import (
     read_recipe,
 )
 from pluralign.export.checkpoint import Checkpoint, ExportError, locate_checkpoint
-from pluralign.export.hub import format_listing, push_to_hub, scrub, upload_listing
+from pluralign.export.hub import (
+    check_push,
+    check_repo_id,
+    format_listing,
+    push_to_hub,
+    scrub,
+    upload_listing,
+)
 from pluralign.export.weights import write_weights
 from pluralign.files import check_output_folder, staged_folder
-from pluralign.log import get_logger
+from pluralign.log import (
+    get_logger,
+    progress_bars_on_a_terminal_only,
+    quiet_deepspeed,
+    quiet_deprecations,
+)
 
 logger = get_logger(__name__)
 
-__all__ = ["Checkpoint", "ExportError", "export", "format_listing", "locate_checkpoint", "polis_attribution",
-           "push_to_hub", "upload_listing"]
+__all__ = ["Checkpoint", "ExportError", "check_push", "check_repo_id", "export", "format_listing",
+           "locate_checkpoint", "polis_attribution", "push_to_hub", "upload_listing"]
 
 
 def incomplete_notice(checkpoint: Checkpoint, allow_incomplete: bool) -> str | None:
@@ -61,6 +73,9 @@ def export(checkpoint_path: str | Path, out: str | Path, *, merge_lora: bool = F
         raise ExportError(f"{out}: --out exists and is not an empty folder; choose a new folder or empty it")
     checkpoint = locate_checkpoint(checkpoint_path)
     notice = incomplete_notice(checkpoint, allow_incomplete)
+    quiet_deepspeed()
+    quiet_deprecations()
+    progress_bars_on_a_terminal_only()
     recipe = read_recipe(checkpoint)
     results = find_results(checkpoint, report, recipe)
 

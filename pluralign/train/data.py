@@ -59,6 +59,9 @@ def split_prompts(recipe, dataset):
     """(train, held_out): the eval hook's share is kept out of training; held_out is None when off."""
     hook = recipe.eval_hook
     held_out = None
+    if hook.enabled and len(dataset) <= 1:
+        logger.warning(f"warning: {recipe.data.path} gives {len(dataset)} prompt(s), none to hold out: the eval hook is "
+                       "off for this run (give more data, or set eval_hook.enabled=false to say so)")
     if hook.enabled and len(dataset) > 1:
         size = max(1, round(len(dataset) * hook.held_out))
         parts = dataset.train_test_split(test_size=size, seed=recipe.seed, shuffle=True)

@@ -23,6 +23,7 @@ def train_sft(recipe, model_path, tokenizer, args, train_rows, callbacks, resume
     rows = data.sft_dataset(recipe, train_rows).select_columns(["prompt", "completion"])
     trainer = SFTTrainer(model=model_path, args=args, train_dataset=rows, processing_class=tokenizer,
                          peft_config=recipe.lora_config(), callbacks=callbacks)
+    say_dropped(trainer, len(rows), "example(s) whose completion is cut off entirely by", recipe.path)
     trainer.train(resume_from_checkpoint=resume)
     return trainer
 
@@ -81,8 +82,8 @@ def train_dpo(recipe, model_path, tokenizer, args, train_rows, callbacks, resume
                              peft_config=peft_config if round_ == 0 else None, callbacks=callbacks)
         trainer.train(resume_from_checkpoint=resume)
         model = trainer.model
-        if any(getattr(callback, "received", None) is not None for callback in callbacks):
-            break  # interrupted (SaveOnInterrupt): the checkpoint is saved, no further round starts
+        if trainer.state.global_step < trainer.state.max_steps:
+            break  # cut short by a signal (SaveOnInterrupt saved a checkpoint): no further round starts
     return trainer
 
 
@@ -105,8 +106,20 @@ def train_reward(recipe, model_path, tokenizer, args, train_rows, callbacks, res
         args.model_init_kwargs = {**(args.model_init_kwargs or {}), "pad_token_id": tokenizer.pad_token_id}
     trainer = RewardTrainer(model=model_path, args=args, train_dataset=preference, processing_class=tokenizer,
                             peft_config=recipe.lora_config(), callbacks=callbacks)
+    say_dropped(trainer, len(preference), "pair(s) longer than", recipe.path)
     trainer.train(resume_from_checkpoint=resume)
     return trainer
+
+
+def say_dropped(trainer, given: int, why: str, recipe_path: str) -> None:
+    """TRL leaves out, without a word, the rows that do not fit `max_length`: say how many."""
+    kept = len(trainer.train_dataset)
+    if kept < given:
+        logger.warning(f"warning: TRL left out {given - kept} of {given} training {why} training.max_length="
+                       f"{trainer.args.max_length} tokens; raise it to train on them")
+    if kept == 0:
+        raise RecipeError(recipe_path, "training.max_length", f"no training row fits in "
+                          f"{trainer.args.max_length} tokens; raise training.max_length")
 
 
 def build_pairs(recipe, rows: list[dict], model, tokenizer, iteration: int = 0):

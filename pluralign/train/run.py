@@ -17,7 +17,12 @@ from pathlib import Path
 import yaml
 
 from pluralign import files
-from pluralign.log import get_logger
+from pluralign.log import (
+    get_logger,
+    progress_bars_on_a_terminal_only,
+    quiet_deepspeed,
+    quiet_deprecations,
+)
 from pluralign.tasks import get_task
 from pluralign.train.model import (
     device_changes,
@@ -62,6 +67,9 @@ def train(recipe: Recipe, callbacks: list | tuple = ()) -> dict:
     `run.json` interrupted and raises `TrainingInterrupted` (exit 130 or 143)."""
     from transformers import set_seed
 
+    quiet_deepspeed()
+    quiet_deprecations()
+    progress_bars_on_a_terminal_only()
     set_seed(recipe.seed)
     output_dir = Path(recipe.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -96,8 +104,10 @@ def _train(recipe: Recipe, output_dir: Path, callbacks) -> dict:
     if resume is True:
         resume = get_last_checkpoint(str(output_dir))  # None (a fresh start) when there is none yet
     resume = resume or None
+    # The trainer's own bar too, unless the recipe says (disable_tqdm): it then prints its logs as lines.
+    bars = {} if "disable_tqdm" in recipe.training else {"disable_tqdm": not sys.stderr.isatty()}
     args = recipe.training_config(model_init_kwargs=model_init_kwargs(recipe), resume_from_checkpoint=resume,
-                                  trust_remote_code=recipe.model.trust_remote_code, **device_changes(recipe))
+                                  trust_remote_code=recipe.model.trust_remote_code, **bars, **device_changes(recipe))
     state = PartialState()  # after the TRL config, which sets up the distributed state
     run = {"run_id": status.run_id_for(output_dir, resume), "status": status.RUNNING, "method": recipe.method,
            "recipe": recipe.path, "started": status.now(), "resumed_from": resume}
@@ -118,7 +128,9 @@ def _train(recipe: Recipe, output_dir: Path, callbacks) -> dict:
     result = {"output_dir": str(output_dir), "global_step": trainer.state.global_step, "run_id": run["run_id"],
               "log_history": trainer.state.log_history, "eval": hook.history if hook else []}
     run.update(step=trainer.state.global_step, max_steps=trainer.state.max_steps, ended=status.now())
-    if interrupt.received is not None:  # a checkpoint was saved; final weights would pass for a finished run
+    # Stopped early by a signal: a checkpoint was saved, and final weights would pass for a finished
+    # run. (A signal after the last step stopped nothing: the run is complete and is saved as such.)
+    if interrupt.received is not None and trainer.state.global_step < trainer.state.max_steps:
         run.update(status=status.INTERRUPTED, signal=status.signal_name(interrupt.received))
         if state.is_main_process:
             status.write_run(output_dir, run)
