@@ -57,12 +57,14 @@ def _who(option: str, path: Path) -> str:
 
 
 def _is_stream(path: Path) -> bool:
-    """An existing device or pipe (/dev/stdout, /dev/null, a FIFO): written to as it is."""
+    """A device or pipe (/dev/stdout, /dev/null, a FIFO): written to as it is, never replaced."""
+    if path.expanduser().absolute().parts[:2] == ("/", "dev"):
+        return True
     try:
         mode = path.stat().st_mode
     except OSError:
         return False
-    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _check_place(path: Path, option: str) -> None:
@@ -148,6 +150,8 @@ def atomic_write(path: str | Path, binary: bool = False):
         with open(path, mode, encoding=encoding) as handle:
             yield handle
         return
+    if path.is_symlink():  # the file it points to is the output; the link stays a link
+        path = Path(os.path.realpath(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")

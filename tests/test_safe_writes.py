@@ -216,3 +216,30 @@ def test_item_2_every_writing_command_keeps_inputs_and_previous_output(command, 
     assert not list(tmp_path.glob(".*.partial"))  # no temporary file left behind
     if mode == "input":
         assert "write elsewhere" in capsys.readouterr().err
+
+
+def test_item_2_writes_aside_keep_links_modes_and_leave_nothing_on_failure(tmp_path):
+    """Item 2, the module every command writes through: a failure leaves the file and no temporary
+    one; a link stays a link to the file it names; a new file gets the usual mode, not mkstemp's 0600."""
+    import os
+    import stat
+
+    from pluralign.files import atomic_write, staged_folder, write_lines, write_text
+
+    target = write_text(tmp_path / "t.txt", "old\n")
+    with pytest.raises(KeyboardInterrupt):
+        write_lines(target, (line if i < 2 else interrupt() for i, line in enumerate(["a\n"] * 5)))
+    assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["t.txt"]
+    (tmp_path / "link.txt").symlink_to(target)
+    write_text(tmp_path / "link.txt", "new\n")
+    assert (tmp_path / "link.txt").is_symlink() and target.read_text() == "new\n"
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
+    with atomic_write(tmp_path / "b.bin", binary=True) as handle:
+        handle.write(b"\x00\x01")
+    assert (tmp_path / "b.bin").read_bytes() == b"\x00\x01"
+    with pytest.raises(KeyboardInterrupt), staged_folder(tmp_path / "report") as stage:
+        (stage / "report.json").write_text("{}")
+        interrupt()
+    assert not (tmp_path / "report").exists() and not list(tmp_path.glob(".*"))
