@@ -119,7 +119,7 @@ class CardRecipe:
 
 
 def read_recipe(checkpoint: Checkpoint) -> CardRecipe:
-    from pluralign.train.recipe import load_recipe
+    from pluralign.train.recipe import load_recipe, load_yaml
 
     path = checkpoint.nearby(RECIPE_NAMES)
     if path is None:
@@ -131,8 +131,8 @@ def read_recipe(checkpoint: Checkpoint) -> CardRecipe:
         recipe = load_recipe(path, check_files=False)
     except PluralignError:  # not a pluralign recipe: read what it names
         try:
-            fields = yaml.safe_load(text) or {}
-        except yaml.YAMLError as err:
+            fields = load_yaml(text, path) or {}  # aliases bounded, as for recipes
+        except (yaml.YAMLError, PluralignError) as err:
             raise ExportError(f"{path}: not valid YAML ({err}); fix it or remove it") from err
         return CardRecipe.from_fields(path, text, fields if isinstance(fields, dict) else {})
     data = recipe.raw.get("data") or {}
