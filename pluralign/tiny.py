@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pluralign.log import quiet_deepspeed
+
 # A minimal chat template: TRL and `pluralign eval` apply the tokenizer's template when it has one.
 # Assistant turns end with the eos token: without it, a model fine-tuned on conversations never
 # learns to stop (TRL adds eos itself only to non-conversational data).
@@ -64,6 +66,7 @@ def build_tiny_causal_lm(out_dir: str | Path, hidden_size: int = 64, num_layers:
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     out_dir = Path(out_dir)
+    quiet_deepspeed()
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
     return str(out_dir)
@@ -86,6 +89,7 @@ def build_tiny_classifier(out_dir: str | Path, hidden_size: int = 32, num_layers
     )
     model = BertForSequenceClassification(config)
     out_dir = Path(out_dir)
+    quiet_deepspeed()
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
     return str(out_dir)

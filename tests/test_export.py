@@ -276,13 +276,18 @@ def test_push_sends_card_and_weights_with_the_token_and_never_prints_it(lora_run
     assert "hub_token: <redacted>" in (out / "recipe.yaml").read_text()
 
 
-def test_a_refused_push_says_why_and_never_prints_the_token(lora_run, fake_hub, tmp_path, capfd):
+def test_item_12_a_refused_push_is_refused_before_any_export_work(lora_run, fake_hub, tmp_path, capfd):
+    """Item 12: the token, the network and the right to write are checked first, so a refused
+    push costs no export work and leaves nothing behind; the token is never printed."""
     out = tmp_path / "refused"
-    assert main(["export", str(lora_run["checkpoint"]), "--out", str(out), "--push-to-hub", "not-yours/x"]) == 2
+    assert main(["export", str(lora_run["checkpoint"]), "--out", str(out), "--merge-lora",
+                 "--push-to-hub", "not-yours/x"]) == 2
     captured = capfd.readouterr()
-    assert "pushing" in captured.err and "failed" in captured.err and "may write to not-yours" in captured.err
+    assert "cannot push to not-yours/x" in captured.err and "may write to not-yours" in captured.err
+    assert "nothing was exported" in captured.err and "writing safetensors" not in captured.err
     assert FAKE_TOKEN not in captured.out + captured.err
-    assert (out / "README.md").is_file()  # the export itself is kept, ready to push again
+    assert not out.exists()
+    assert [r["path"].split("?")[0] for r in fake_hub.requests] == ["/api/repos/create"]
 
 
 def test_push_refuses_offline_mode_and_says_what_to_do(lora_run, tmp_path, capfd, monkeypatch):
@@ -332,6 +337,24 @@ def test_bad_inputs_name_the_path_and_the_fix(lora_run, tmp_path, capfd, problem
     }[problem]
     assert expected in err
     assert not out.exists()  # nothing half-written
+
+
+def test_item_12_the_readme_export_commands_work_in_sequence(lora_run, fake_hub, tmp_path, monkeypatch, capfd):
+    """Item 12: the README's dry run and then its push used to fail (`exported` not empty)."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", readme, re.S) if "pluralign export" in b)
+    commands = [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if "pluralign export" in line]
+    assert len(commands) == 2 and "--dry-run" in commands[0] and "--push-to-hub" in commands[1]
+    given = {"outputs/cpu-grpo": str(lora_run["run"]), "runs/audit": str(lora_run["report"])}
+    monkeypatch.chdir(tmp_path)
+    for words in commands:
+        words = words[words.index("pluralign") + 1:]
+        assert main([given.get(word, word) for word in words]) == 0, words
+    assert fake_hub.requests[-1]["path"].split("?")[0] == "/api/models/you/model/commit/main"
+    assert (tmp_path / "exported" / "README.md").is_file() and (tmp_path / "exported-hub" / "README.md").is_file()
 
 
 def test_the_base_models_license_comes_from_its_cached_hub_card(tmp_path, monkeypatch):

@@ -176,34 +176,56 @@ def test_distilled_reward_model_replaces_the_scorer_in_grpo(tmp_path):
     assert (out / "model.safetensors").exists()
 
 
-class SigtermAt(TrainerCallback):
-    """Sends this process SIGTERM at a step, as a scheduler pre-empting the job would."""
-
-    def __init__(self, step: int):
-        self.step = step
+def sigterm_at(step: int):
+    """An `on_step_begin` that sends this process SIGTERM at a step, as a scheduler pre-empting the job would."""
 
     def on_step_begin(self, args, state, control, **kwargs):
-        if state.global_step + 1 == self.step:
+        if state.global_step + 1 == step:
             os.kill(os.getpid(), signal.SIGTERM)
 
+    return on_step_begin
 
-def test_interrupted_run_saves_then_resumes_from_that_step(tmp_path):
-    from pluralign.train.recipe import load_recipe
-    from pluralign.train.run import train as run_train
+
+def test_item_3_an_interrupted_run_exits_143_looks_unfinished_and_resumes(tmp_path, monkeypatch, capsys):
+    """Item 3: SIGTERM saves a checkpoint, then the run exits 143 (not 0), writes no final weights,
+    marks run.json interrupted; `export` refuses it unless --allow-incomplete, and then the card
+    says step 3 of 4. Resuming keeps the run id (item 4: every eval line carries it) and finishes."""
+    from pluralign.train.callbacks import SaveOnInterrupt
 
     out = tmp_path / "resume"
     overrides = [f"output_dir={out}", *SMALL, "training.max_steps=4", "training.save_strategy=steps",
                  "training.save_steps=2", "eval_hook.every_n_steps=2"]
-    first = run_train(load_recipe(CPU / "sft.yaml", overrides), callbacks=[SigtermAt(3)])
-    assert first["global_step"] == 3  # stopped after the step during which the signal came
+    monkeypatch.setattr(SaveOnInterrupt, "on_step_begin", sigterm_at(3), raising=False)
+    assert cli_main(["train", str(CPU / "sft.yaml"), *overrides]) == 143
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert "training stopped by SIGTERM at step 3 of 4" in err and f"{out / 'checkpoint-3'}" in err
+    assert "training.resume_from_checkpoint=true" in err
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
-    assert [r["step"] for r in eval_lines(out)] == [0, 2, 3]
+    assert not (out / "model.safetensors").exists()  # nothing that passes for a finished model
+    run = json.loads((out / "run.json").read_text())
+    assert (run["status"], run["step"], run["max_steps"], run["signal"]) == ("interrupted", 3, 4, "SIGTERM")
+    assert [(r["step"], r["run_id"]) for r in eval_lines(out)] == [(0, run["run_id"]), (2, run["run_id"]), (3, run["run_id"])]
+
+    assert cli_main(["export", str(out), "--out", str(tmp_path / "refused")]) == 2
+    assert "did not finish (interrupted by SIGTERM; step 3 of 4)" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
+    assert cli_main(["export", str(out), "--out", str(tmp_path / "exported"), "--allow-incomplete"]) == 0
+    card = (tmp_path / "exported" / "README.md").read_text()
+    assert "**Incomplete run.**" in card and "`checkpoint-3`" in card and "step 3 of 4" in card
+    assert "incomplete-run" in card.split("---")[1]
 
     assert cli_main(["train", str(CPU / "sft.yaml"), *overrides, "training.resume_from_checkpoint=true"]) == 0
+    assert f"saved to {out} (step 4" in capsys.readouterr().err
     state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
     assert state["global_step"] == 4
     assert [h["step"] for h in state["log_history"] if "loss" in h] == [1, 2, 3, 4]  # step 4 was the only new one
     assert [r["step"] for r in eval_lines(out)] == [0, 2, 3, 3, 4]  # appended, not overwritten
+    finished = json.loads((out / "run.json").read_text())
+    assert (finished["status"], finished["step"], finished["run_id"]) == ("complete", 4, run["run_id"])
+    assert {r["run_id"] for r in eval_lines(out)} == {run["run_id"]}
+    assert (out / "model.safetensors").exists()
+    assert cli_main(["export", str(out), "--out", str(tmp_path / "complete")]) == 0
 
 
 def test_gpu_benchmark_cpu_tiny_variant_runs_dpo_and_grpo(tmp_path):

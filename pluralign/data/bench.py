@@ -32,6 +32,7 @@ from pluralign import __version__
 from pluralign.data.jsonl import validate_file, write_jsonl
 from pluralign.data.polis import PolisReport, _sort_key, group_sizes, load_polis
 from pluralign.data.schema import DataError
+from pluralign.files import staged_folder
 from pluralign.tasks import TASKS
 
 NAME = "pluralign-bench-v1"
@@ -412,8 +413,11 @@ def rewrite_records(convs: list[Conversation], task: str, spec: BenchSpec) -> li
 
 def build_bench(raw: str | Path, out: str | Path, spec: BenchSpec = BenchSpec(),
                 progress: Callable[[str], None] | None = None) -> dict:
-    """Build the suite from the export folders in `raw` into `out`; return the manifest."""
-    return write_bench(load_conversations(raw, spec, progress), raw, out, spec)
+    """Build the suite from the export folders in `raw` into `out`; return the manifest. The files
+    are written aside and moved into `out` together, so a failure leaves `out` as it was."""
+    conversations = load_conversations(raw, spec, progress)
+    with staged_folder(out) as stage:
+        return write_bench(conversations, raw, stage, spec)
 
 
 def write_bench(convs: list[Conversation], raw: str | Path, out: str | Path, spec: BenchSpec = BenchSpec()) -> dict:

@@ -7,11 +7,13 @@ field.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pluralign import files
 from pluralign.data.schema import (
     DataError,
     Problems,
@@ -34,8 +36,12 @@ def _lines(path: str | Path) -> Iterator[tuple[int, Any]]:
     path = Path(path)
     if not path.exists():
         raise DataError(path, None, "<file>", "no such file; check the path")
+    if path.is_dir():
+        raise DataError(path, None, "<file>", "is a folder; give a JSONL file (one JSON object per line)")
     with path.open("rb") as handle:
         for lineno, raw in enumerate(handle, start=1):
+            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):  # a BOM is read as utf-8-sig does
+                raw = raw[len(codecs.BOM_UTF8):]
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as err:
@@ -52,8 +58,13 @@ def _lines(path: str | Path) -> Iterator[tuple[int, Any]]:
 def read_json(path: str | Path, what: str = "a JSON object") -> dict:
     """One JSON object from a file (a report, a model config); DataError naming the file otherwise."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(path, None, "<file>", f"is a folder; expected {what}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8-sig")
+        if not text.strip():
+            raise DataError(path, None, "<file>", f"is empty; expected {what}")
+        data = json.loads(text)
     except FileNotFoundError:
         raise DataError(path, None, "<file>", f"not found; expected {what}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -130,15 +141,10 @@ def read_outputs(path: str | Path, text_field: str) -> Iterator[tuple[int, dict]
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
-    """Write records one per line (UTF-8, no ASCII escaping); return how many were written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with path.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
-    return count
+    """Write records one per line (UTF-8, no ASCII escaping, strict JSON: NaN becomes null);
+    return how many were written. All or nothing: an error while the records are produced leaves
+    the file as it was (`pluralign.files.write_lines`)."""
+    return files.write_lines(path, (files.json_text(record) + "\n" for record in records))
 
 
 # --- datasets -------------------------------------------------------------------------------

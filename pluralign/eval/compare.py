@@ -7,9 +7,9 @@ the differing fields named, unless `force` is set; then the table says so.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from pluralign.data.jsonl import read_json
 from pluralign.errors import PluralignError, UsageError
 from pluralign.eval.report import _fmt
 from pluralign.signature import signature_difference
@@ -22,10 +22,20 @@ class SignatureMismatch(PluralignError):
 
 
 def load_report(run_dir: str | Path) -> dict:
+    """A run's report.json; a missing, empty, truncated or foreign one is a located UsageError."""
     path = Path(run_dir) / "report.json"
     if not path.exists():
         raise UsageError(f"{path}: no report.json; give folders written by `pluralign eval --out DIR`")
-    return json.loads(path.read_text(encoding="utf-8"))
+    report = read_json(path, "the report.json of a `pluralign eval` run")
+    suites = report.get("suites")
+    if not isinstance(suites, dict) or not all(
+            isinstance(s, dict) and isinstance(s.get("signature"), str) and isinstance(s.get("metrics"), dict)
+            for s in suites.values()):
+        raise UsageError(f"{path}: suites: missing, or a suite without its signature and metrics; "
+                         "this is not a report written by `pluralign eval`: run it again")
+    if not isinstance(report.get("system"), dict):
+        report["system"] = {}
+    return report
 
 
 def mismatches(reports: list[dict], names: list[str]) -> list[str]:

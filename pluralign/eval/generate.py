@@ -28,8 +28,11 @@ class GenerationSettings:
     chat_template_kwargs: dict = field(default_factory=dict)  # e.g. {"enable_thinking": false}
 
     def __post_init__(self):
-        if self.samples < 1:
-            raise UsageError(f"--samples must be at least 1, got {self.samples}")
+        for name in ("samples", "batch_size", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not 0 < self.top_p <= 1 or not self.temperature > 0:
+            raise UsageError(f"--top-p must be in (0, 1] and --temperature above 0, got {self.top_p} and {self.temperature}")
         if self.samples > 1:
             self.do_sample = True  # greedy decoding would give K identical outputs
 

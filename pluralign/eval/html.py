@@ -16,9 +16,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from pluralign.eval.report import run_lines, suite_tables  # noqa: E402
+from pluralign.files import atomic_write, write_text  # noqa: E402
 from pluralign.tasks import TASKS  # noqa: E402
 
 PLOTS = "plots"
+
+
+def _save(fig, path: Path) -> None:
+    """The figure as a PNG, written whole or not at all (pluralign.files)."""
+    try:
+        with atomic_write(path, binary=True) as handle:
+            fig.savefig(handle, format="png")
+    finally:
+        plt.close(fig)
 
 
 def _plot_by_group(points: list[dict], y: str, ylabel: str, title: str, path: Path, diagonal: bool = False) -> None:
@@ -37,8 +47,7 @@ def _plot_by_group(points: list[dict], y: str, ylabel: str, title: str, path: Pa
     if points or diagonal:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_group_coverage(points: list[dict], path: Path) -> None:
@@ -65,8 +74,7 @@ def plot_breakdown(table: dict[str, dict], metric: str, title: str, path: Path) 
     ax.set_ylabel(metric)
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _pluralism_plots(task: str, suite: dict, out_dir: Path) -> list[tuple[str, str]]:
@@ -151,5 +159,5 @@ def write_html(report: dict, out_dir: str | Path) -> Path:
     run = "".join(f"<li>{html.escape(line)}</li>" for line in run_lines(report))
     page = PAGE.format(run=run, n_plots=len(plots), body="\n".join(parts))
     path = out_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
+    write_text(path, page)
     return path

@@ -27,6 +27,7 @@ from pluralign.data.jsonl import read_json, write_jsonl
 from pluralign.errors import UsageError
 from pluralign.eval.bootstrap import CONFIDENCE, N_RESAMPLES, mean_ci, per_unit_means, statistic_ci
 from pluralign.eval.stress import DUPLICATION_TOLERANCE
+from pluralign.files import json_text, write_text
 from pluralign.signature import make_signature, parse_signature
 from pluralign.tasks import TASKS
 
@@ -464,8 +465,8 @@ def read_eval_report(report: str | Path) -> EvalResults:
 
 
 def write_report(out_dir: str | Path, report: dict, rows: list[dict]) -> None:
+    """report.json (strict JSON: NaN is null), report.md and scores.jsonl, each written whole or not at all."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / REPORT_NAME).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out_dir / "report.md").write_text(to_markdown(report), encoding="utf-8")
+    write_text(out_dir / REPORT_NAME, json_text(report, indent=2) + "\n")
+    write_text(out_dir / "report.md", to_markdown(report))
     write_jsonl(out_dir / "scores.jsonl", rows)

@@ -20,10 +20,11 @@ from pluralign.errors import UsageError
 from pluralign.eval.generate import GenerationSettings, Generator
 from pluralign.eval.html import write_html
 from pluralign.eval.predictions import generate_to_file
-from pluralign.eval.report import build_report, write_report
+from pluralign.eval.report import REPORT_NAME, build_report, write_report
 from pluralign.eval.served import ServedGenerator
 from pluralign.eval.stress import run_stress
 from pluralign.eval.suites import Suite, build_suites, named_suites
+from pluralign.files import check_output_folder, staged_folder
 from pluralign.tasks import TASKS
 
 
@@ -52,6 +53,7 @@ def read_predictions(path: str | Path, suites: list[Suite]) -> tuple[dict[str, d
     return found, skipped
 
 
+REPORT_FILES = (REPORT_NAME, "report.md", "report.html", "scores.jsonl")
 SCORE_BATCH = 64  # outputs per `score_batch` call: one backend call embeds them all
 
 
@@ -92,6 +94,8 @@ def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None 
     if sum(x is not None for x in (model, predictions, baseline)) != 1:
         raise UsageError("give exactly one of --model (generate outputs), --predictions (score an outputs file) "
                          "and --baseline (a reference baseline)")
+    check_output_folder(out_dir, {"--debates": debates, "--items": items, "--predictions": predictions},
+                        writes=REPORT_FILES)
     suites = select_suites(suite, debates, items)
     generator = None
     if baseline is not None:
@@ -127,8 +131,9 @@ def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None 
     report = build_report(suites, rows_by_task, skipped, group_stances, system, seed, command, list(sys.argv),
                           scoring_backend.spec, stress)
     rows = [row for suite in suites for row in rows_by_task[suite.task]]
-    write_report(out_dir, report, rows)
-    write_html(report, out_dir)
+    with staged_folder(out_dir) as stage:  # all the files, or none: the previous report stays whole
+        write_report(stage, report, rows)
+        write_html(report, stage)
     log(f"wrote {out_dir}/report.json, report.md, report.html and scores.jsonl ({len(rows)} scored outputs)")
     if report_to == "wandb":
         from pluralign.eval.wandb_log import log_to_wandb

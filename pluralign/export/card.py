@@ -185,7 +185,7 @@ class CardRecipe:
 
 
 def read_recipe(checkpoint: Checkpoint) -> CardRecipe:
-    from pluralign.train.recipe import load_recipe
+    from pluralign.train.recipe import load_recipe, load_yaml
 
     path = checkpoint.nearby(RECIPE_NAMES)
     if path is None:
@@ -197,8 +197,8 @@ def read_recipe(checkpoint: Checkpoint) -> CardRecipe:
         recipe = load_recipe(path, check_files=False)
     except PluralignError:  # not a pluralign recipe: read what it names
         try:
-            fields = yaml.safe_load(text) or {}
-        except yaml.YAMLError as err:
+            fields = load_yaml(text, path) or {}  # aliases bounded, as for recipes
+        except (yaml.YAMLError, PluralignError) as err:
             raise ExportError(f"{path}: not valid YAML ({err}); fix it or remove it") from err
         return CardRecipe.from_fields(path, text, fields if isinstance(fields, dict) else {})
     data = recipe.raw.get("data") or {}
@@ -315,16 +315,18 @@ class TrlCard:
 
 def build_model_card(*, model_name: str, library_name: str, base_model: str | None, recipe: CardRecipe,
                      results: EvalResults | None, architecture: str | None, is_lora: bool,
-                     license: dict | str | None = None, benchmark: str | None = None, trl_card: TrlCard | None = None):
+                     license: dict | str | None = None, benchmark: str | None = None, trl_card: TrlCard | None = None,
+                     notice: str | None = None):
     """The card (`huggingface_hub.ModelCard`). `license`: the base model's `license` (and
     `license_name`/`license_link` for `other`); `benchmark`: the Hub dataset id of the benchmark
-    the report's suites come from."""
+    the report's suites come from; `notice`: a line the card opens with (an incomplete run)."""
     from huggingface_hub import ModelCard, ModelCardData
 
     family = TASKS[recipe.task].score_key if recipe.task in TASKS else "pluralism"
     tags = ["pluralign", "deliberation", family, "trl"]
     tags += [t for t in (recipe.method, recipe.task, "lora" if is_lora else None, *(trl_card.tags if trl_card else ()))
              if t and t not in tags]
+    tags += ["incomplete-run"] if notice else []  # an unfinished run, exported with --allow-incomplete
     hub_base = base_model if base_model and _is_hub_id(base_model) else None
     training_data = next((d for d in recipe.data if is_hub_dataset(d)), None)
     datasets = [d for d in (*recipe.data, benchmark) if is_hub_dataset(d)]
@@ -343,6 +345,7 @@ def build_model_card(*, model_name: str, library_name: str, base_model: str | No
                    f"[{benchmark}](https://huggingface.co/datasets/{benchmark}) leaderboard." if benchmark else "")
     sections = [
         f"# {model_name}",
+        *([f"> {notice}"] if notice else []),
         f"Trained with pluralign {__version__} ({what}"
         f"{', task `' + recipe.task + '`' if recipe.task else ''}){from_base}. pluralign measures whether a "
         "deliberation assistant keeps minority opinions visible (pluralism) and keeps what people said "
@@ -414,7 +417,7 @@ def find_results(checkpoint: Checkpoint, report: str | Path | None, recipe: Card
         results = read_eval_report(report)
     else:
         log_path = checkpoint.nearby((EVAL_FILE,))
-        results = read_eval_log(log_path, checkpoint.step) if log_path else None
+        results = read_eval_log(log_path, checkpoint.step, checkpoint.run_id) if log_path else None
         if results is None:
             logger.warning(f"warning: no --report and no {EVAL_FILE} in {' or '.join(map(str, checkpoint.folders))}; "
                 "the card will carry no benchmark results")

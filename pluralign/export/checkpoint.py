@@ -8,6 +8,7 @@ from pathlib import Path
 from pluralign.data.jsonl import read_json
 from pluralign.errors import PluralignError
 from pluralign.log import get_logger
+from pluralign.train.status import COMPLETE, read_run, run_of
 
 logger = get_logger(__name__)
 
@@ -22,6 +23,16 @@ class Checkpoint:
     is_adapter: bool
     base_model: str | None  # the adapter's base model, id or path
     step: int | None  # the training step it was saved at, where known
+    run: dict | None = None  # the record of the run that saved it (pluralign.train.status.run_of), where known
+
+    @property
+    def run_id(self) -> str | None:
+        return (self.run or {}).get("run_id")
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run that saved it finished (True where nothing says otherwise)."""
+        return self.run is None or self.run.get("status") == COMPLETE
 
     @property
     def folders(self) -> tuple[Path, ...]:
@@ -52,11 +63,18 @@ def locate_checkpoint(path: str | Path) -> Checkpoint:
         return (folder / "adapter_config.json").is_file() or (folder / "config.json").is_file()
 
     folder = path
-    if not holds_model(path):
+    top = run_of(path)
+    unfinished = top is not None and top.get("status") != COMPLETE
+    if not holds_model(path) or unfinished:
+        # An unfinished run wrote no final weights: any in `path` are an earlier run's.
         checkpoints = sorted(
-            (p for p in path.glob("checkpoint-*") if p.name.rsplit("-", 1)[1].isdigit() and holds_model(p)),
+            (p for p in path.glob("checkpoint-*") if p.name.rsplit("-", 1)[1].isdigit() and holds_model(p)
+             and not (unfinished and (read_run(p) or {}).get("run_id", top["run_id"]) != top["run_id"])),
             key=_checkpoint_number,
         )
+        if unfinished and not checkpoints:
+            raise ExportError(f"{path}: run {top['run_id']} is {top.get('status')} and saved no checkpoint "
+                              "(any weights there are an earlier run's); resume or rerun the training")
         if not checkpoints:
             raise ExportError(
                 f"{path}: CHECKPOINT has no config.json or adapter_config.json, nor a checkpoint-N folder "
@@ -75,7 +93,8 @@ def locate_checkpoint(path: str | Path) -> Checkpoint:
                 f"{folder / 'adapter_config.json'}: base_model_name_or_path is missing; set it to the "
                 "path or Hub id of the model the adapter was trained on"
             )
-    return Checkpoint(dir=folder, is_adapter=is_adapter, base_model=base_model, step=_checkpoint_step(folder))
+    return Checkpoint(dir=folder, is_adapter=is_adapter, base_model=base_model, step=_checkpoint_step(folder),
+                      run=run_of(folder))
 
 
 def _checkpoint_step(folder: Path) -> int | None:

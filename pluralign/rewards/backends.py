@@ -28,10 +28,12 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from pluralign.errors import UsageError
+from pluralign.files import looks_like_local_path
 from pluralign.log import get_logger
 from pluralign.rewards.text import content_words
 
@@ -330,6 +332,18 @@ KINDS = {"embedding": _embedding, "nli": _nli, "lexical": _lexical,
 _BACKENDS: dict[str, Backend] = {}
 
 
+def check_spec(spec: str) -> tuple[str, str]:
+    """(kind, model) of a spec, without loading anything: the kind is one of KINDS, and a model
+    named by a local path exists (else the Hub client would be asked for it, and fail obscurely)."""
+    kind, _, model = str(spec).partition(":")
+    model = model.strip().rstrip("/")
+    if kind not in KINDS:
+        raise UsageError(f"unknown backend {spec!r}; {allowed_specs()}")
+    if model and looks_like_local_path(model) and not Path(model).expanduser().exists():
+        raise UsageError(f"backend {spec!r}: {model} does not exist; give a model folder or a Hub id")
+    return kind, model
+
+
 def get_backend(spec: str = DEFAULT_SPEC) -> Backend:
     """The shared backend for a spec (`embedding:<model>`, `nli:<model>`, `lexical`, ...): models load once."""
     kind, _, model = str(spec).partition(":")
@@ -339,8 +353,7 @@ def get_backend(spec: str = DEFAULT_SPEC) -> Backend:
     key = f"{kind}:{model}" if model else kind
     if key in _BACKENDS:
         return _BACKENDS[key]
-    if kind not in KINDS:
-        raise UsageError(f"unknown backend {spec!r}; {allowed_specs()}")
+    check_spec(spec)
     backend = KINDS[kind](model)
     if "|" in backend.spec:
         raise UsageError(f"backend {spec!r}: a model name may not contain '|'")

@@ -34,14 +34,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from pluralign.errors import UsageError
+from pluralign.log import get_logger
 from pluralign.rewards import guards
 from pluralign.rewards.backends import DEFAULT_SPEC, LRU, Backend, get_backend
 from pluralign.rewards.intensity import intensity
-from pluralign.rewards.stance import embedded_texts, is_flip, stances
+from pluralign.rewards.stance import embedded_texts, is_flip, reads_stance, stances
 from pluralign.rewards.text import split_sentences
 from pluralign.signature import make_signature
 
 DEFAULT_WEIGHTS = {"meaning": 0.4, "stance": 0.35, "intensity": 0.25}
+logger = get_logger(__name__)
+_UNREAD_LANGUAGES: set[str] = set()  # said once per process on stderr
+
+
+def stance_assessed(item: dict) -> bool:
+    """Whether stance is read in both languages of an item; where not, say so once per language."""
+    unread = [lang for lang in (item["source_language"], item["target_language"]) if not reads_stance(lang)]
+    for lang in unread:
+        if lang not in _UNREAD_LANGUAGES:
+            _UNREAD_LANGUAGES.add(lang)
+            logger.warning(f"warning: stance cannot be read in {lang!r} (cue and negation lexicons: en, fr, de); "
+                           "a reversed stance there may keep its fidelity. Scores say stance_assessed: false")
+    return not unread
 
 
 @dataclass(frozen=True)
@@ -211,6 +225,7 @@ class FidelityScorer:
             "task": item["task"],
             "stance_source": round(source.stance, 6), "stance_output": round(stance_output, 6),
             "stance_delta": round(delta, 6), "stance_preservation": round(stance_kept, 6), "flip": flip,
+            "stance_assessed": stance_assessed(item),
             "intensity_source": round(source.intensity, 6), "intensity_output": round(output_intensity, 6),
             "intensity_drift": round(drift, 6),
             "additions": additions, "omissions": omissions, "meaning": meaning,

@@ -99,6 +99,13 @@ ANCHORS = {
     "de": ("Ich unterstütze: {q}", "Ich lehne ab: {q}"),
 }
 
+def reads_stance(language: str | None) -> bool:
+    """Whether stance can be read in a language: its cue and negation lexicons exist (en, fr, de).
+    Elsewhere only the embedding axis is left, which does not see negation: a reversed stance can
+    score like a faithful one."""
+    return (language or "").split("-")[0].lower() in SUPPORT_CUES
+
+
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|[,;:]", re.U)
 _ALL_NEGATIONS = {w for words in NEGATIONS.values() for w in words}
 

@@ -24,6 +24,7 @@ from transformers import TrainerCallback
 
 from pluralign.errors import UsageError
 from pluralign.eval.report import EvalResults, scores_from_metrics
+from pluralign.files import json_text
 from pluralign.log import get_logger
 from pluralign.tasks import get_task
 from pluralign.train.generate import sharded_generate
@@ -93,8 +94,8 @@ class PluralismEvalCallback(TrainerCallback):
         record = {"step": state.global_step, "epoch": state.epoch, "when": when, **self.extra, **record}
         self.history.append(record)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        with self.path.open("a", encoding="utf-8") as handle:  # appended: earlier runs' lines stay, each with its run_id
+            handle.write(json_text(record) + "\n")
         logs = {f"eval_hook/{key}": value for key, value in record["metrics"].items()}
         state.log_history.append({**logs, "step": state.global_step})
         self.log_wandb(logs, record, texts, state.global_step)
@@ -126,10 +127,12 @@ class PluralismEvalCallback(TrainerCallback):
             wandb.run.summary[f"eval_hook/{name}_signature"] = signature
 
 
-def read_eval_log(path: Path, up_to_step: int | None = None) -> EvalResults | None:
-    """The eval hook's last entry in `eval_metrics.jsonl` (the last at or before `up_to_step`)."""
-    chosen, chosen_line = None, None
-    with open(path, encoding="utf-8") as lines:
+def read_eval_log(path: Path, up_to_step: int | None = None, run_id: str | None = None) -> EvalResults | None:
+    """The eval hook's last entry in `eval_metrics.jsonl` (the last at or before `up_to_step`) of
+    the run `run_id`: several runs may share an output dir, and each line names its run. Lines
+    without a run id (older logs) count only when no line has one."""
+    chosen, chosen_line, by_run = None, None, None
+    with open(path, encoding="utf-8-sig") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -139,6 +142,13 @@ def read_eval_log(path: Path, up_to_step: int | None = None) -> EvalResults | No
                 raise UsageError(f"{path}:{number}: not JSON ({err}); fix or remove the line") from err
             if not isinstance(entry, dict) or not isinstance(entry.get("metrics"), Mapping):
                 raise UsageError(f"{path}:{number}: metrics: missing; each line needs a metrics object")
+            if run_id is not None and "run_id" in entry:
+                if by_run is None:  # the first line with an id: forget the older lines without one
+                    by_run, chosen, chosen_line = True, None, None
+                if entry["run_id"] != run_id:
+                    continue
+            elif by_run:
+                continue
             step = entry.get("step")
             if up_to_step is None or not isinstance(step, int) or step <= up_to_step:
                 chosen, chosen_line = entry, number
@@ -150,6 +160,7 @@ def read_eval_log(path: Path, up_to_step: int | None = None) -> EvalResults | No
         raise UsageError(f"{path}:{chosen_line}: metrics: no metric is a finite number")
     step = chosen.get("step")
     where = f"step {step}" if step is not None else f"line {chosen_line}"
+    where += f", run {chosen['run_id']}" if chosen.get("run_id") else ""
     return EvalResults(scores=scores, source=f"training eval hook ({path.name}, {where})", skipped=skipped)
 
 

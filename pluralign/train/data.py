@@ -121,6 +121,9 @@ def split_prompts(recipe, dataset):
     the eval hook nor TRL's evaluation is on. The hook uses its first `eval_hook.n_samples` rows."""
     train, held = split_sizes(recipe, len(dataset))
     held_out = None
+    if recipe.eval_hook.enabled and len(dataset) <= 1:
+        logger.warning(f"warning: {recipe.data.path} gives {len(dataset)} prompt(s), none to hold out: the eval hook is "
+                       "off for this run (give more data, or set eval_hook.enabled=false to say so)")
     if held:
         parts = dataset.train_test_split(test_size=held, seed=recipe.seed, shuffle=True)
         dataset, held_out = parts["train"], parts["test"]

@@ -24,9 +24,11 @@ def train_sft(recipe, model_path, tokenizer, args, train_rows, callbacks, resume
     def rows_of(prompts):
         return data.sft_dataset(recipe, prompts).select_columns(["prompt", "completion"])
 
-    trainer = SFTTrainer(model=model_path, args=args, train_dataset=rows_of(train_rows), processing_class=tokenizer,
+    rows = rows_of(train_rows)
+    trainer = SFTTrainer(model=model_path, args=args, train_dataset=rows, processing_class=tokenizer,
                          eval_dataset=rows_of(eval_rows) if eval_rows is not None else None,
                          peft_config=recipe.lora_config(), callbacks=callbacks)
+    say_dropped(trainer, len(rows), "example(s) whose completion is cut off entirely by", recipe.path)
     return _train(trainer, callbacks, resume)
 
 
@@ -98,6 +100,8 @@ def train_dpo(recipe, model_path, tokenizer, args, train_rows, callbacks, resume
                              callbacks=callbacks)
         _train(trainer, callbacks, resume)
         model = trainer.model
+        if trainer.state.global_step < trainer.state.max_steps:
+            break  # cut short by a signal (SaveOnInterrupt saved a checkpoint): no further round starts
     return trainer
 
 
@@ -140,7 +144,19 @@ def train_reward(recipe, model_path, tokenizer, args, train_rows, callbacks, res
         args.model_init_kwargs = {**(args.model_init_kwargs or {}), "pad_token_id": tokenizer.pad_token_id}
     trainer = RewardTrainer(model=model_path, args=args, train_dataset=preference, eval_dataset=eval_pairs,
                             processing_class=tokenizer, peft_config=recipe.lora_config(), callbacks=callbacks)
+    say_dropped(trainer, len(preference), "pair(s) longer than", recipe.path)
     return _train(trainer, callbacks, resume)
+
+
+def say_dropped(trainer, given: int, why: str, recipe_path: str) -> None:
+    """TRL leaves out, without a word, the rows that do not fit `max_length`: say how many."""
+    kept = len(trainer.train_dataset)
+    if kept < given:
+        logger.warning(f"warning: TRL left out {given - kept} of {given} training {why} training.max_length="
+                       f"{trainer.args.max_length} tokens; raise it to train on them")
+    if kept == 0:
+        raise RecipeError(recipe_path, "training.max_length", f"no training row fits in "
+                          f"{trainer.args.max_length} tokens; raise training.max_length")
 
 
 def build_pairs(recipe, rows: list[dict], model, tokenizer, iteration: int = 0, trainer=None, split: str = "train"):

@@ -35,7 +35,8 @@ def score_candidates(rows: list[dict], candidates: list[list[str]], funcs: list,
     from tqdm.auto import tqdm
 
     scores = []
-    for row, texts in tqdm(list(zip(rows, candidates, strict=True)), desc="scoring candidates", disable=len(rows) < 16):
+    for row, texts in tqdm(list(zip(rows, candidates, strict=True)), desc="scoring candidates",
+                           disable=True if len(rows) < 16 else None):  # None: on a terminal only
         columns = {key: [value] * len(texts) for key, value in row.items() if key != "prompt"}
         scores.append(weighted_scores(funcs, weights, [row["prompt"]] * len(texts), texts, columns))
     return scores

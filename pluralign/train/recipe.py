@@ -5,9 +5,11 @@ A recipe names the model, the data, the task, the method, the TRL config fields 
 the reward weights and scorer settings (`rewards:`), how preference pairs are made (`pairs:`, for
 dpo and reward), the eval hook (`eval_hook:`), `report_to`, `output_dir` and `seed`.
 
-`load_recipe(path, overrides)` reads it with a safe loader, applies `key=value` overrides (dotted
-keys, values parsed as YAML scalars) and checks every section, so that a typo or a wrong type is
-an error naming the recipe file and the key before any model is loaded. `Recipe.training_config()`
+`load_recipe(path, overrides)` reads it with a safe loader (aliases bounded), applies `key=value`
+overrides (dotted keys, values parsed as YAML scalars) and checks every section, so that a typo, a
+wrong type, a value out of range, a missing model or data file, data of the wrong kind, an unknown
+backend or an output_dir that cannot be written is an error naming the recipe file and the key
+before any model is loaded. `Recipe.training_config()`
 and `Recipe.lora_config()` build the TRL and peft objects.
 """
 
@@ -17,9 +19,11 @@ import copy
 import dataclasses
 import difflib
 import enum
+import math
 import re
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from typing import Any
 import yaml
 
 from pluralign.errors import PluralignError
+from pluralign.files import check_output_folder, looks_like_local_path
 from pluralign.log import get_logger
 from pluralign.tasks import DEBATE, TASKS
 
@@ -40,7 +45,13 @@ TINY_PREFIX = "tiny:"
 PROPORTIONAL_TARGETS = "proportional"
 # Anything that looks like a credential is masked in logs and in the saved recipe copy.
 SECRET_KEY = re.compile(r"token|key|secret|password|passwd|credential", re.I)
+# A value that is a Hub token or a 40-hex W&B key; an `hf_` token inside a longer string (a URL) too.
 SECRET_VALUE = re.compile(r"^(hf_[A-Za-z0-9]{8,}|[0-9a-f]{40})$")
+TOKEN_INSIDE = re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}")
+# ...but a revision pinned to a commit is 40 hex digits too, and no secret.
+COMMIT_SHA, REVISION_KEY = re.compile(r"^[0-9a-f]{40}$"), re.compile(r"revision$", re.I)
+# A recipe has a few hundred YAML nodes; aliases that expand past this are a "billion laughs" bomb.
+MAX_YAML_NODES = 100_000
 
 
 class RecipeError(PluralignError):
@@ -183,6 +194,45 @@ def _type_ok(value: Any, hint: Any) -> bool:
     return True
 
 
+# Numbers that TRL takes but that fail later or mean something else: (check, what is allowed).
+TRAINING_BOUNDS = {
+    "per_device_train_batch_size": (lambda v: v >= 1, "at least 1"),
+    "per_device_eval_batch_size": (lambda v: v >= 1, "at least 1"),
+    "gradient_accumulation_steps": (lambda v: v >= 1, "at least 1"),
+    "learning_rate": (lambda v: v >= 0, "0 or more"),
+    "max_steps": (lambda v: v == -1 or v >= 1, "at least 1, or -1 to train for num_train_epochs"),
+    "num_train_epochs": (lambda v: v > 0, "above 0"),
+    "logging_steps": (lambda v: v > 0, "above 0"),
+    "save_steps": (lambda v: v > 0, "above 0"),
+    "max_length": (lambda v: v is None or v >= 1, "at least 1"),
+    "max_completion_length": (lambda v: v is None or v >= 1, "at least 1"),
+}
+SECTION_BOUNDS = {
+    "data.max_comments": (lambda v: v is None or v >= 1, "at least 1"),
+    "data.per_debate": (lambda v: v is None or v >= 1, "at least 1"),
+    "data.limit": (lambda v: v is None or v >= 1, "at least 1"),
+    "pairs.k": (lambda v: v >= 2, "at least 2 (a pair needs two candidates)"),
+    "pairs.iterations": (lambda v: v >= 1, "at least 1"),
+    "pairs.max_new_tokens": (lambda v: v >= 1, "at least 1"),
+    "pairs.min_margin": (lambda v: v >= 0, "0 or more"),
+    "eval_hook.every_n_steps": (lambda v: v >= 0, "0 (at the start and the end only) or more"),
+    "eval_hook.n_samples": (lambda v: v >= 1, "at least 1"),
+    "eval_hook.max_new_tokens": (lambda v: v >= 1, "at least 1"),
+    "eval_hook.batch_size": (lambda v: v >= 1, "at least 1"),
+    "eval_hook.temperature": (lambda v: v >= 0, "0 (greedy) or more"),
+}
+
+
+def check_bounds(values: dict, bounds: dict, path: Any, prefix: str = "") -> None:
+    """RecipeError for a number out of its range (NaN and infinities included)."""
+    for key, (ok, allowed) in bounds.items():
+        if key not in values or isinstance(values[key], bool):
+            continue
+        value = values[key]
+        if isinstance(value, (int, float)) and (not math.isfinite(value) or not ok(value)):
+            raise RecipeError(path, f"{prefix}{key}", f"must be {allowed}, got {value!r}")
+
+
 def _type_name(hint: Any) -> str:
     return str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
 
@@ -216,7 +266,7 @@ def apply_override(raw: dict, assignment: str, path: Any) -> None:
     key, sep, text = assignment.partition("=")
     if not sep or not key:
         raise RecipeError(path, assignment, "an override is key=value (dotted keys for sections, e.g. training.max_steps=3)")
-    value = yaml.safe_load(text) if text else ""
+    value = load_yaml(text, path) if text else ""
     node = raw
     parts = key.split(".")
     for part in parts[:-1]:
@@ -232,9 +282,15 @@ def mask_secrets(value: Any, key: str = "") -> Any:
         return {k: mask_secrets(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [mask_secrets(v, key) for v in value]
-    if isinstance(value, str) and value and (SECRET_KEY.search(key) and not _harmless(key) or SECRET_VALUE.match(value)):
+    if isinstance(value, str) and value and (SECRET_KEY.search(key) and not _harmless(key) or _secret_value(value, key)):
         return "***"
     return value
+
+
+def _secret_value(value: str, key: str) -> bool:
+    if REVISION_KEY.search(key) and COMMIT_SHA.match(value):
+        return False  # `revision: <commit sha>` pins a model, as careful users do
+    return bool(SECRET_VALUE.match(value) or TOKEN_INSIDE.search(value))
 
 
 def _harmless(key: str) -> bool:
@@ -271,7 +327,11 @@ class Recipe:
         cls = trl_config_class(self.method)
         values = {**self.training, **changes}
         try:
-            return cls(**values)
+            with warnings.catch_warnings():
+                # TRL's own default sets transformers' deprecated alias (gradient_checkpointing):
+                # the user did nothing wrong, so the FutureWarning says nothing useful.
+                warnings.filterwarnings("ignore", message=".*gradient_checkpointing.* is deprecated", category=FutureWarning)
+                return cls(**values)
         except (ValueError, TypeError) as err:
             raise RecipeError(self.path, "training", f"{cls.__name__}: {err}") from None
 
@@ -371,7 +431,7 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = (), c
     if not path.is_file():
         raise RecipeError(path, "", "no such recipe file; check the path")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8-sig"), path) or {}
     except yaml.YAMLError as err:
         raise RecipeError(path, "", f"not valid YAML: {err}") from None
     if not isinstance(raw, dict):
@@ -384,6 +444,54 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = (), c
         raise RecipeError(path, secret, "looks like a credential; recipes hold none: set HF_TOKEN / "
                           "WANDB_API_KEY in the environment instead")
     return recipe_from_dict(raw, path, check_files=check_files)
+
+
+def load_yaml(text: str, path: Any = "<yaml>") -> Any:
+    """`yaml.safe_load`, refusing documents whose aliases expand past MAX_YAML_NODES (or loop):
+    the Python objects share what the aliases share, but everything that walks them (overrides,
+    masking, the saved copy) would expand them, for minutes and gigabytes."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, path)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node, path: Any) -> None:
+    """The node count with every alias expanded, computed once per node (no expansion)."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+
+    def children(node: yaml.Node) -> list[yaml.Node]:
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        if isinstance(node, yaml.MappingNode):
+            return [part for pair in node.value for part in pair]
+        return []
+
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children(node))
+            if sizes[key] > MAX_YAML_NODES:
+                line = node.start_mark.line + 1
+                raise RecipeError(path, "", f"line {line}: its aliases expand to more than {MAX_YAML_NODES:,} values "
+                                  "(a YAML bomb?); a recipe is small: write it out without nested aliases")
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise RecipeError(path, "", f"line {node.start_mark.line + 1}: an alias refers to itself; remove the loop")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children(node) if id(child) not in sizes)
 
 
 def find_secret(raw: Any, prefix: str = "") -> str | None:
@@ -432,6 +540,8 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True
     if task not in TASKS:
         raise RecipeError(path, "task", f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     sections = {name: _section(raw, name, path) for name in SECTIONS}
+    check_bounds({f"{name}.{k}": v for name, section in sections.items() for k, v in vars(section).items()},
+                 SECTION_BOUNDS, path)
     if not sections["model"].name_or_path:
         raise RecipeError(path, "model.name_or_path", "missing: a hub id, a folder, or tiny:llama")
     resolve_data(sections["data"], path, check_files)
@@ -460,6 +570,7 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True
     lora = raw.get("lora")
     if lora is not None and not isinstance(lora, dict):
         raise RecipeError(path, "lora", "expected a mapping of peft LoraConfig fields")
+    check_bounds(training, TRAINING_BOUNDS, path, "training.")
     if lora:
         from peft import LoraConfig
 
@@ -490,6 +601,26 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True
         sft_targets = str(find_path(sft_targets, path))
     if check_files and method == "sft" and sft_targets not in (None, PROPORTIONAL_TARGETS) and not Path(sft_targets).is_file():
         raise RecipeError(path, "sft_targets", f"{sft_targets}: no such file")
+    if check_files:
+        data = sections["data"]  # a local file or folder is read now; synthetic and Hub data are built later
+        data_path = Path(data.path) if data.synth is None and data.path and Path(data.path).exists() else None
+        check_model(sections["model"].name_or_path, path, "model.name_or_path")
+        if method == "reward" and pairs.source == "on_policy":
+            check_model(pairs.sampler, path, "pairs.sampler")
+        if data_path is not None:
+            check_data(data_path, task, path)
+        check_backend(rewards.backend, path)
+        check_output_dir(training["output_dir"], path, {
+            "data.path": data_path, "sft_targets": sft_targets, "pairs.candidates": pairs.candidates,
+            "model.name_or_path": sections["model"].name_or_path if looks_like_local_path(sections["model"].name_or_path)
+            or Path(sections["model"].name_or_path).is_dir() else None})
+        if "wandb" in str(training.get("report_to", "")):
+            from pluralign.tracking import check_wandb_login
+
+            try:
+                check_wandb_login("report_to wandb")
+            except PluralignError as err:
+                raise RecipeError(path, "report_to", str(err)) from None
     if sections["eval_hook"].enabled and not 0 < sections["eval_hook"].held_out < 1:
         raise RecipeError(path, "eval_hook.held_out", "a share of the data in (0, 1); or set eval_hook.enabled=false")
     seed = raw.get("seed", training.get("seed", 42))
@@ -499,6 +630,53 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True
     )
     check_quantization(recipe)
     return recipe
+
+
+def check_model(name: str, path: Any, key: str) -> None:
+    """A model given as a local path must exist (a Hub id, `org/name`, is left to the Hub)."""
+    if name and not name.startswith(TINY_PREFIX) and looks_like_local_path(name) and not Path(name).expanduser().exists():
+        raise RecipeError(path, key, f"{name}: no such model folder; give a model folder, a Hub id or tiny:llama")
+
+
+def check_data(data_path: Path, task: str, path: Any) -> None:
+    """The data is what the task reads: debates for a debate task, debates or items of this task
+    for the others; a folder must be a saved Dataset. Read here, before any model is built."""
+    from pluralign.data.jsonl import read_json, read_jsonl, sniff_kind
+
+    if data_path.is_dir():
+        if not (data_path / "state.json").is_file() or not (data_path / "dataset_info.json").is_file():
+            raise RecipeError(path, "data.path", f"{data_path} is a folder but not a saved Dataset (no state.json "
+                              "and dataset_info.json from Dataset.save_to_disk); give a debates or rewrite-items "
+                              "JSONL file, or such a folder")
+        features = read_json(data_path / "dataset_info.json", "a Dataset's info").get("features") or {}
+        kind = "debates" if "comments" in features else "items"
+    else:
+        kind = sniff_kind(data_path)
+    if TASKS[task].record == DEBATE and kind != "debates":
+        raise RecipeError(path, "data.path", f"{data_path} holds rewrite items; the {task} task reads debates")
+    if kind == "items" and not data_path.is_dir():
+        found = {obj.get("task") for _, obj in read_jsonl(data_path) if isinstance(obj, dict)}
+        if task not in found:
+            raise RecipeError(path, "data.path", f"{data_path} holds {', '.join(sorted(map(str, found)))} items and no "
+                              f"{task} item; give {task} items, or debates (the items are then made from their comments)")
+
+
+def check_backend(spec: str, path: Any) -> None:
+    """The scoring backend's kind is known and a model given as a local path exists (no model is loaded)."""
+    from pluralign.rewards.backends import check_spec
+
+    try:
+        check_spec(spec)
+    except PluralignError as err:
+        raise RecipeError(path, "rewards.backend", str(err)) from None
+
+
+def check_output_dir(output_dir: str, path: Any, inputs: dict) -> None:
+    """output_dir can be written, and is none of the run's inputs (its weights would overwrite them)."""
+    try:
+        check_output_folder(output_dir, inputs, option="")
+    except PluralignError as err:
+        raise RecipeError(path, "output_dir", str(err)) from None
 
 
 DEPRECATED_REWARD_KEYS = ("pluralism", "fidelity", "reward_model", "reward_model_weight", "pluralism_options",

@@ -16,6 +16,13 @@ from pathlib import Path
 
 import yaml
 
+from pluralign import files
+from pluralign.log import (
+    get_logger,
+    progress_bars_on_a_terminal_only,
+    quiet_deepspeed,
+    quiet_deprecations,
+)
 from pluralign.tasks import get_task
 from pluralign.train.model import (
     check_quantization_support,
@@ -25,6 +32,8 @@ from pluralign.train.model import (
     resolve_model_path,
 )
 from pluralign.train.recipe import Recipe, load_recipe, validate_recipe
+
+logger = get_logger(__name__)
 
 
 def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -73,7 +82,8 @@ def run_from_args(args: argparse.Namespace) -> int:
               f"{type(built['training']).__name__}, lora={'yes' if built['lora'] else 'no'}, "
               f"rewards={', '.join(f'{s.name}×{s.weight:g}' for s in specs) or 'none'}; {plan.describe()}")
         return 0
-    train(load_recipe(path, args.overrides))
+    result = train(load_recipe(path, args.overrides))
+    logger.info(f"saved to {result['output_dir']} (step {result['global_step']}, run {result['run_id']})")
     return 0
 
 
@@ -81,9 +91,14 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 
 def train(recipe: Recipe, callbacks: list | tuple = ()) -> dict:
-    """Train as the recipe says; return {"output_dir", "global_step", "log_history", "eval": [eval-hook records]}."""
+    """Train as the recipe says; return {"output_dir", "global_step", "log_history", "eval": [eval-hook records],
+    "run_id"}. A run stopped by SIGTERM or Ctrl-C saves a checkpoint, writes no final weights, marks
+    `run.json` interrupted and raises `TrainingInterrupted` (exit 130 or 143)."""
     from transformers import set_seed
 
+    quiet_deepspeed()
+    quiet_deprecations()
+    progress_bars_on_a_terminal_only()
     from pluralign.train import batches
 
     batches.plan(recipe, batches.launched_processes())  # before any model: a round the data cannot fill
@@ -118,7 +133,7 @@ def _train(recipe: Recipe, output_dir: Path, callbacks) -> dict:
     from accelerate import PartialState
     from transformers.trainer_utils import get_last_checkpoint
 
-    from pluralign.train import data
+    from pluralign.train import data, status
     from pluralign.train.callbacks import RecipeToWandb, SaveOnInterrupt
     from pluralign.train.methods import TRAINERS
 
@@ -126,25 +141,49 @@ def _train(recipe: Recipe, output_dir: Path, callbacks) -> dict:
     if resume is True:
         resume = get_last_checkpoint(str(output_dir))  # None (a fresh start) when there is none yet
     resume = resume or None
-    args = recipe.training_config(**run_settings(recipe), resume_from_checkpoint=resume, **device_changes(recipe))
+    # The trainer's own bar too, unless the recipe says (disable_tqdm): it then prints its logs as lines.
+    bars = {} if "disable_tqdm" in recipe.training else {"disable_tqdm": not sys.stderr.isatty()}
+    args = recipe.training_config(**run_settings(recipe), resume_from_checkpoint=resume, **bars, **device_changes(recipe))
     state = PartialState()  # after the TRL config, which sets up the distributed state
+    run = {"run_id": status.run_id_for(output_dir, resume), "status": status.RUNNING, "method": recipe.method,
+           "recipe": recipe.path, "started": status.now(), "resumed_from": resume}
+    if state.is_main_process:  # written first, so that a run that dies without a word stays "running"
+        files.write_text(output_dir / "recipe.yaml", yaml.safe_dump(recipe.saved_copy(), sort_keys=False))
+        status.write_run(output_dir, run)
 
     prompts = data.build_prompts(recipe)
     train_rows, held_out = data.split_prompts(recipe, prompts)
     model_path = resolve_model_path(recipe)
     tokenizer = load_tokenizer(recipe, model_path)
-    hook = eval_hook(recipe, held_out, tokenizer)
-    callbacks = [SaveOnInterrupt(), RecipeToWandb(recipe.saved_copy()), *([hook] if hook else []), *callbacks]
+    hook = eval_hook(recipe, held_out, tokenizer, run["run_id"])
+    interrupt = SaveOnInterrupt()
+    callbacks = [interrupt, status.RunIdOnCheckpoints(run["run_id"]), RecipeToWandb(recipe.saved_copy()),
+                 *([hook] if hook else []), *callbacks]
 
     trainer = TRAINERS[recipe.method](recipe=recipe, model_path=model_path, tokenizer=tokenizer, args=args,
                                       train_rows=train_rows, callbacks=callbacks, resume=resume,
                                       eval_rows=held_out if data.evaluates(recipe) else None)
+    result = {"output_dir": str(output_dir), "global_step": trainer.state.global_step, "run_id": run["run_id"],
+              "log_history": trainer.state.log_history, "eval": hook.history if hook else []}
+    run.update(step=trainer.state.global_step, max_steps=trainer.state.max_steps, ended=status.now())
+    # Stopped early by a signal: a checkpoint was saved, and final weights would pass for a finished
+    # run. (A signal after the last step stopped nothing: the run is complete and is saved as such.)
+    if interrupt.received is not None and trainer.state.global_step < trainer.state.max_steps:
+        run.update(status=status.INTERRUPTED, signal=status.signal_name(interrupt.received))
+        if state.is_main_process:
+            status.write_run(output_dir, run)
+            _finish_wandb()
+        checkpoint = Path(trainer.args.output_dir) / f"checkpoint-{trainer.state.global_step}"
+        raise status.TrainingInterrupted(
+            f"{recipe.path}: training stopped by {run['signal']} at step {run['step']} of {run['max_steps']}; "
+            f"the checkpoint is {checkpoint} and {output_dir / status.RUN_FILE} says the run is incomplete. "
+            "Resume it by running the same command with training.resume_from_checkpoint=true",
+            interrupt.received, result)
     trainer.save_model(str(output_dir))
     if state.is_main_process:
-        (output_dir / "recipe.yaml").write_text(yaml.safe_dump(recipe.saved_copy(), sort_keys=False), encoding="utf-8")
+        status.write_run(output_dir, {**run, "status": status.COMPLETE})
         _finish_wandb()
-    return {"output_dir": str(output_dir), "global_step": trainer.state.global_step,
-            "log_history": trainer.state.log_history, "eval": hook.history if hook else []}
+    return result
 
 
 def default_run_name(recipe: Recipe) -> str:
@@ -177,7 +216,7 @@ def check_vllm(recipe: Recipe) -> None:
                           "(a CUDA machine), or set training.use_vllm=false to generate with transformers")
 
 
-def eval_hook(recipe: Recipe, held_out, tokenizer):
+def eval_hook(recipe: Recipe, held_out, tokenizer, run_id: str | None = None):
     """The PluralismEvalCallback the recipe asks for, or None (no held-out rows, or a reward model).
     It generates on the first `eval_hook.n_samples` held-out prompts."""
     settings = recipe.eval_hook
@@ -193,7 +232,7 @@ def eval_hook(recipe: Recipe, held_out, tokenizer):
         held_out.select(range(min(settings.n_samples, len(held_out)))), task.name, recipe.output_dir, scorer=scorer,
         every_n_steps=settings.every_n_steps, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
         temperature=settings.temperature, table_rows=settings.table_rows, tokenizer=tokenizer,
-        chat_template_kwargs=recipe.model.chat_template_kwargs,
+        chat_template_kwargs=recipe.model.chat_template_kwargs, extra={"run_id": run_id} if run_id else None,
     )
 
 
