@@ -182,15 +182,14 @@ def cmd_data_prompts(args: argparse.Namespace) -> int:
     from pluralign.data.jsonl import read_debates, read_rewrite_items
     from pluralign.data.publish import prompt_dataset, publish_prompts, write_prompt_dataset
 
-    check_output_folder(args.out, {"--raw": args.raw})
-    if Path(args.raw).resolve() in Path(args.out).resolve().parents:
-        raise UsageError(f"--out {args.out} is inside --raw {args.raw}, whose every file is an input; write elsewhere")
     if (args.debates is None) == (args.items is None):
         raise UsageError("pluralign data prompts needs --debates D.jsonl or --items I.jsonl (one of them)")
     if not (args.out or args.push_to_hub):
         raise UsageError("pluralign data prompts needs --out DIR (write the dataset) and/or --push-to-hub ORG/NAME")
     if args.private and not args.push_to_hub:
         raise UsageError("--private applies to --push-to-hub ORG/NAME; give the repo or drop --private")
+    if args.out:
+        check_output_folder(args.out, {"--debates": args.debates, "--items": args.items})
     kind, path = ("debates", args.debates) if args.debates else ("items", args.items)
     records = list(read_debates(path) if kind == "debates" else read_rewrite_items(path))
     dataset = prompt_dataset(args.task, records, kind, max_comments=args.max_comments, seed=args.seed,
@@ -218,6 +217,10 @@ def cmd_data_bench(args: argparse.Namespace) -> int:
     if (args.push_to_hub is None and args.hub_dir is None) and (args.no_build or args.private):
         raise UsageError("--no-build and --private go with --push-to-hub ORG/NAME or --hub-dir DIR")
     suite = args.out or DEFAULT_OUT
+    if not args.no_build:
+        check_output_folder(suite, {"--raw": args.raw})
+        if Path(args.raw).resolve() in Path(suite).resolve().parents:
+            raise UsageError(f"--out {suite} is inside --raw {args.raw}, whose every file is an input; write elsewhere")
     if args.no_build:
         suite = args.out or installed_suite(NAME)
     else:
@@ -693,7 +696,7 @@ def add_eval_commands(commands) -> None:
     p.add_argument("--chat-template-kwargs", default=None, metavar="JSON",
                    help='arguments to the model\'s chat template, as JSON, e.g. \'{"enable_thinking": false}\'')
     p.add_argument("--report-to", choices=["none", "wandb"], default="none",
-                   help="wandb: log the report to W&B, in WANDB_PROJECT (default pluralign, as training) with job_type "
+                   help="wandb: log the report to W&B, in WANDB_PROJECT (pluralign unless set, as training) with job_type "
                         "eval (needs `wandb login`, or WANDB_MODE=offline)")
     p.set_defaults(func=cmd_eval)
     sub = p.add_subparsers(dest="eval_command", required=False, metavar="[compare]")

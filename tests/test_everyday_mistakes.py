@@ -300,7 +300,8 @@ def test_friction_readme_scratch_outputs_are_ignored_and_wandb_goes_where_it_say
     patterns = [line.strip().strip("/") for line in (ROOT / ".gitignore").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
     commands = "\n".join(re.findall(r"```sh\n(.*?)```", readme, re.S))
-    written = re.findall(r"--(?:out|disparity) ([^\s\]]+)", commands)
+    # `data bench --out pluralign/suites/...` rebuilds the shipped suite: tracked on purpose.
+    written = [w for w in re.findall(r"--(?:out|disparity) ([^\s\]]+)", commands) if not w.startswith("pluralign/")]
     assert {"ubi.jsonl", "synth.jsonl", "items.jsonl", "exported", "exported-hub"} <= set(written)
     ignored = [w for w in written if any(w == p or w.startswith(p + "/") or fnmatch.fnmatch(w, p) for p in patterns)]
     assert ignored == written

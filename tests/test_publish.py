@@ -41,7 +41,7 @@ def test_summarize_prompts_are_pushed_in_trl_format_and_score_with_the_reward(fa
     files = sent_files(fake_hub)
     assert set(files) == {"README.md", "data/train-00000-of-00001.parquet"}
     [row] = parquet_rows(files["data/train-00000-of-00001.parquet"])
-    assert row["prompt"][0]["role"] == "user" and "Contributions:" in row["prompt"][0]["content"]  # conversational
+    assert row["prompt"][0]["role"] == "user" and "Contributions (" in row["prompt"][0]["content"]  # conversational
     assert len(json.loads(row["debate"])["comments"]) == 20
     # the row is all TRL hands a reward function: the pluralism reward scores a completion from it
     columns = {k: [v] for k, v in row.items() if k != "prompt"}
