@@ -88,7 +88,8 @@ def build_model(out_dir: Path, shape: dict) -> tuple[str, int]:
     return str(out_dir), sum(p.numel() for p in model.parameters())
 
 
-def recipe(method: str, model: str, out: Path, steps: int, gpu: bool, vllm: bool = False) -> dict:
+def recipe(method: str, model: str, out: Path, steps: int, gpu: bool, vllm: bool = False,
+           backend: str | None = None) -> dict:
     training = {"max_steps": steps, "logging_steps": 1, "save_strategy": "no", "report_to": "none",
                 "gradient_checkpointing": gpu, "bf16": gpu, "learning_rate": 1e-5}
     if method == "grpo":
@@ -105,13 +106,13 @@ def recipe(method: str, model: str, out: Path, steps: int, gpu: bool, vllm: bool
         "model": {"name_or_path": model, "dtype": "bfloat16" if gpu else "float32"},
         "data": {"path": str(ROOT / "data/synthetic/debates.jsonl"), "max_comments": 20 if gpu else 6},
         "task": "summarize", "method": method, "training": training, "pairs": pairs or {"source": "extractive"},
-        "rewards": {"pluralism": 1.0}, "eval_hook": {"enabled": False},
+        "rewards": {"funcs": ["pluralism"], **({"backend": backend} if backend else {})}, "eval_hook": {"enabled": False},
         "output_dir": str(out / (f"{method}-vllm" if vllm else method)),
     }
 
 
 def run(method: str, model: str, out: Path, steps: int, gpu: bool, n_params: int, peak: float | None,
-        vllm: bool = False) -> dict:
+        vllm: bool = False, backend: str | None = None) -> dict:
     import torch
 
     from pluralign.train.recipe import recipe_from_dict
@@ -126,7 +127,7 @@ def run(method: str, model: str, out: Path, steps: int, gpu: bool, n_params: int
     if gpu:
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    result = train(recipe_from_dict(recipe(method, model, out, steps, gpu, vllm), f"<bench_gpu {name}>"))
+    result = train(recipe_from_dict(recipe(method, model, out, steps, gpu, vllm, backend), f"<bench_gpu {name}>"))
     seconds = time.perf_counter() - start
     logs = [h for h in result["log_history"] if "num_tokens" in h]
     runtime = next(h["train_runtime"] for h in result["log_history"] if "train_runtime" in h)
@@ -147,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the device's peak dense bf16 TFLOP/s for MFU (default: from PEAK_TFLOPS by device name; "
                              "H100/H200 989, A100 312)")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--backend", default=None,
+                        help="the pluralism reward's scoring backend (default: the project's default); "
+                             "lexical needs no model files")
     args = parser.parse_args(argv)
 
     import torch
@@ -165,11 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         model, n_params = build_model(out / "model", GPU_SHAPE if gpu else TINY_SHAPE)
-        rows = [run(method, model, out, steps, gpu, n_params, peak) for method in ("dpo", "grpo")]
+        rows = [run(method, model, out, steps, gpu, n_params, peak, backend=args.backend) for method in ("dpo", "grpo")]
         if args.vllm:
-            rows.append(run("grpo", model, out, steps, gpu, n_params, peak, vllm=True))
+            rows.append(run("grpo", model, out, steps, gpu, n_params, peak, vllm=True, backend=args.backend))
     figures = {"parameters": n_params, "device": device, "dtype": "bfloat16" if gpu else "float32",
-               "peak_tflops": peak, "runs": rows}
+               "peak_tflops": peak, "reward_backend": args.backend or "default", "runs": rows}
     print(json.dumps(figures, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
@@ -189,7 +193,7 @@ def results_markdown(figures: dict, n_params: int) -> str:
 
     peak = f"{figures['peak_tflops']:g} TFLOP/s peak bf16" if figures.get("peak_tflops") else "peak unknown"
     return (f"Random-initialised Llama-shaped model, {n_params / 1e9:.2f}B parameters, bf16, on {figures['device']} "
-            f"({peak}); pluralism reward; extractive pairs for DPO. MFU = 6 x parameters x trained tokens / time / peak "
+            f"({peak}); pluralism reward (backend {figures.get('reward_backend', 'default')}); extractive pairs for DPO. MFU = 6 x parameters x trained tokens / time / peak "
             "(training passes only; GRPO's generation is not counted).\n\n"
             "| method | steps | tokens/s | MFU | peak memory (GiB) | wall (s) |\n|---|---|---|---|---|---|\n"
             + "\n".join(row(r) for r in figures["runs"]))
