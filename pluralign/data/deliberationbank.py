@@ -8,7 +8,9 @@ licence, fields); the other five are kept aside to judge the project on topics i
   summary represents the annotator's own opinion;
 - `pairs`: one per annotation with an A/B preference on representation, {topic, question, opinion,
   a, b, y, strength}: y = 1 when A was preferred (label 1-2), 0 for B (4-5); label 3 is dropped;
-- `debates`: topic -> {question, comments}: the ~94 raw opinions the summaries were written from.
+- `debates`: topic -> {question, comments}: the ~94 raw opinions the summaries were written from;
+- `judgments`: one per annotation, both at once, {topic, question, opinion, a, b, rep, y} with
+  y None when the annotator had no preference (what the cross-encoder trains on).
 
 The question in judgments.jsonl carries an instruction ("Please answer briefly in 2-3
 sentences.") that opinions.jsonl lacks; `clean_question` removes it so both read the same.
@@ -44,6 +46,7 @@ class Bank:
     ratings: list[dict]
     pairs: list[dict]
     debates: dict[str, dict]
+    judgments: list[dict]
     sha256: str  # of the two files, in order: names the training data in a fitted head
 
     @property
@@ -74,7 +77,7 @@ def load_bank(folder: str | Path | None = None) -> Bank:
             debates[d["topic"]] = {"question": clean_question(d["question"]), "comments": list(d["comments"])}
         except (KeyError, TypeError):
             raise DataError(str(folder / "opinions.jsonl"), lineno, "topic", "needs topic, question, comments") from None
-    ratings, pairs = [], []
+    ratings, pairs, judgments = [], [], []
     for lineno, j in _lines(folder / "judgments.jsonl"):
         try:
             row = {"topic": j["topic"], "question": clean_question(j["question"]), "opinion": j["opinion"]}
@@ -83,8 +86,10 @@ def load_bank(folder: str | Path | None = None) -> Bank:
             if label != 3:
                 pairs.append({**row, "a": j["summary"], "b": j["b_summary"], "y": int(label < 3),
                               "strength": abs(label - 3)})
+            judgments.append({**row, "a": j["summary"], "b": j["b_summary"], "rep": ratings[-1]["rep"],
+                              "y": None if label == 3 else int(label < 3)})
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(str(folder / "judgments.jsonl"), lineno, str(error), "missing or malformed field") from None
         if j["topic"] not in debates:
             raise DataError(str(folder / "judgments.jsonl"), lineno, "topic", f"{j['topic']!r} has no line in opinions.jsonl")
-    return Bank(ratings, pairs, debates, digest.hexdigest())
+    return Bank(ratings, pairs, debates, judgments, digest.hexdigest())

@@ -223,3 +223,13 @@ def fit_representation(spec: str, data: str | None = None, out: str | None = Non
     path = Path(out) if out else head_file(backend.spec)
     write_text(path, json.dumps(document, indent=1) + "\n")
     return path, document
+
+
+def loto_table(evaluation: dict, name: str) -> str:
+    """A markdown table of LOTO figures: per topic r / rho / pairwise accuracy, then pooled."""
+    topics = list(evaluation["per_topic"])
+    head = "| scorer | " + " | ".join(f"{t} r / rho / acc" for t in topics) + " | pooled r | pooled rho | pooled acc |"
+    cells = [f"{m['pearson']:.3f} / {m['spearman']:.3f} / {m['pair_acc']:.3f}" for m in evaluation["per_topic"].values()]
+    pooled = evaluation["pooled"]
+    row = f"| {name} | " + " | ".join(cells) + f" | {pooled['pearson']:.3f} | {pooled['spearman']:.3f} | {pooled['pair_acc']:.3f} |"
+    return "\n".join([head, "|" + "---|" * (len(topics) + 4), row])

@@ -61,6 +61,7 @@ import numpy as np
 from pluralign.errors import UsageError
 from pluralign.rewards import guards as G
 from pluralign.rewards.backends import DEFAULT_SPEC, LRU, Backend, get_backend
+from pluralign.rewards.representation import comment_spread, off_question
 from pluralign.rewards.sides import CLEAR, cue_stance, opinion_side
 from pluralign.rewards.text import split_sentences
 from pluralign.signature import make_signature
@@ -93,16 +94,18 @@ def group_coverage(u: np.ndarray, member_group: np.ndarray, n_groups: int) -> np
     return np.divide(sums, counts, out=np.full(n_groups, np.nan), where=counts > 0)
 
 
-def debate_z(sim: np.ndarray) -> np.ndarray:
+def debate_z(sim: np.ndarray, spread: float = 1e-6) -> np.ndarray:
     """z (L x C) of each sentence's similarity to comment c among its similarities to the other
-    comments: (sim[s, c] - mean_{k != c} sim[s, k]) / sd_{k != c} sim[s, k] (0 with fewer than 3 comments)."""
+    comments: (sim[s, c] - mean_{k != c} sim[s, k]) / max(sd_{k != c} sim[s, k], spread), 0 with
+    fewer than 3 comments. `spread` (representation.comment_spread) keeps a sentence that is about
+    equally unlike every comment (off topic, a formula) from turning noise into a strong z."""
     n = sim.shape[1]
     if n < 3:
         return np.zeros_like(sim, dtype=float)
     s1, s2 = sim.sum(axis=1, keepdims=True), (sim * sim).sum(axis=1, keepdims=True)
     mean = (s1 - sim) / (n - 1)
     sd = np.sqrt(np.maximum((s2 - sim * sim) / (n - 1) - mean * mean, 0.0))
-    return (sim - mean) / (sd + 1e-6)
+    return (sim - mean) / np.maximum(sd, spread)
 
 
 def expression(z: np.ndarray, against: np.ndarray, quality: np.ndarray,
@@ -203,15 +206,9 @@ class DebateIndex:
     sides: np.ndarray               # C: the side each comment states (sides.opinion_side)
     question: np.ndarray            # d: the question's embedding, removed from every vector
     vectors: np.ndarray             # C x d: the comments' embeddings, question removed, unit-norm
+    spread: float                   # the least sd a z divides by (representation.comment_spread)
     group_source: str
     n_unscored: int                 # participants with a group who approve no comment
-
-
-def off_question(vectors: np.ndarray, question: np.ndarray) -> np.ndarray:
-    """Unit-norm rows with the question's direction removed: being on topic earns nothing."""
-    q = question / (np.linalg.norm(question) + 1e-12)
-    rest = np.asarray(vectors, dtype=float) - np.outer(vectors @ q, q)
-    return rest / (np.linalg.norm(rest, axis=1, keepdims=True) + 1e-12)
 
 
 def debate_key(debate: dict) -> str:
@@ -255,12 +252,13 @@ def index_debate(debate: dict, backend: Backend) -> DebateIndex:
     profiles = np.divide(profiles, totals, out=np.zeros_like(profiles), where=totals > 0)
     texts = [c["text"] for c in comments]
     question = np.asarray(backend.embed([debate["question"]]), dtype=float)[0]
+    vectors = off_question(backend.embed(texts), question)
     return DebateIndex(
         comment_texts=texts, topic_texts=[debate["question"], *texts], language=debate["language"],
         group_names=group_names, group_share=sizes / max(sizes.sum(), 1),
         approvals=approvals, member_group=member_group, profiles=profiles,
         sides=np.array([opinion_side(t, debate["question"]) for t in texts]),
-        question=question, vectors=off_question(backend.embed(texts), question),
+        question=question, vectors=vectors, spread=comment_spread(vectors),
         group_source=groups.source,
         n_unscored=len(set(groups.participants) - set(approved)),
     )
@@ -305,7 +303,7 @@ class PluralismScorer:
     def expression_matrix(self, index: DebateIndex, sentences: list[str]) -> tuple[np.ndarray, ...]:
         """a(s, c), z(s, c) and `against` (s states the side opposite to c's) for sentences of any
         number of summaries against one debate: one embedding call for the whole batch."""
-        z = debate_z(off_question(self.backend.embed(sentences), index.question) @ index.vectors.T)
+        z = debate_z(off_question(self.backend.embed(sentences), index.question) @ index.vectors.T, index.spread)
         cues = np.array([cue_stance(s) for s in sentences])
         against = (np.sign(index.sides)[None, :] * cues[:, None] < -CLEAR) & (np.abs(index.sides) > CLEAR)[None, :]
         quality = np.array([G.statement_quality(s, self.guards.function_target) for s in sentences])

@@ -12,9 +12,10 @@ person terms (the opinion and the debate only, not the text):
   density_z        mean similarity to my NEAR nearest comments, z-scored against the comments' own:
                    is what I say something many participants say?
 content terms (the text against me):
-  z_top3           mean of the TOP largest z_j = (o.s_j - mean_k c_k.s_j) / sd_k(c_k.s_j) over the
-                   text's sentences s_j: "this sentence speaks about me more than about the typical
-                   participant" (c_k: the comments, o: my opinion, unit-norm embeddings);
+  z_best           the largest z_j = (o.s_j - mean_k c_k.s_j) / sd_k(c_k.s_j) over the text's
+                   sentences s_j: "this sentence speaks about me more than about the typical
+                   participant" (c_k: the comments, o: my opinion; unit-norm embeddings with the
+                   question's direction removed, so that being on topic earns nothing);
   cue_other_share  share of the text's sentences whose cues state the side opposite to mine: the one
                    term that reads what the text says about my side (`sides.py`);
   log_words        log length of the text, clipped to the lengths people rated (a longer, more
@@ -49,17 +50,17 @@ import numpy as np
 
 from pluralign.errors import UsageError
 from pluralign.rewards.backends import DEFAULT_SPEC, Backend, get_backend
+from pluralign.rewards.guards import off_topic
 from pluralign.rewards.sides import CLEAR, cue_stance, opinion_side
 from pluralign.rewards.text import split_sentences, words
 from pluralign.signature import make_signature
 
 __all__ = ["RepresentationScorer", "cue_stance", "opinion_side", "Head", "load_head"]
 
-FEATURES = ("my_side_share", "density_z", "z_top3", "cue_other_share", "log_words")
+FEATURES = ("my_side_share", "density_z", "z_best", "cue_other_share", "log_words")
 PERSON = ("my_side_share", "density_z")
 CLIPPED = ("log_words",)  # clipped to the training range: no extrapolation beyond the lengths people rated
 NEAR = 10  # nearest comments that stand for "people like me"
-TOP = 3  # best sentences averaged in z_top3
 MIN_SIDED = 5  # comments stating a side needed before my side's share means anything
 MIN_CONTEXT = 8  # distinct comments a debate needs for z-scores against it
 FORMAT = "pluralign-representation-head/1"
@@ -76,6 +77,9 @@ class Context:
     question: str
     texts: list[str]
     vecs: np.ndarray  # (n, d) unit-norm
+    question_vec: np.ndarray  # (d,)
+    topical: np.ndarray  # (n, d): vecs with the question's direction removed (off_question)
+    spread: float  # the median comment's sd of similarity to the others: the least sd a z divides by
     sides: np.ndarray  # (n,) opinion_side of each comment
     density_mu: float
     density_sd: float
@@ -93,6 +97,26 @@ class ContextError(UsageError):
                          "with what the other participants said)")
 
 
+def off_question(vectors: np.ndarray, question: np.ndarray) -> np.ndarray:
+    """Unit-norm rows with the question's direction removed: being on topic earns nothing."""
+    q = question / (np.linalg.norm(question) + 1e-12)
+    rest = np.asarray(vectors, dtype=float) - np.outer(np.asarray(vectors, dtype=float) @ q, q)
+    return rest / (np.linalg.norm(rest, axis=1, keepdims=True) + 1e-12)
+
+
+def comment_spread(vectors: np.ndarray) -> float:
+    """Median over comments of the sd of their similarities to the other comments: how unequal a real
+    statement of this debate is to its comments. A sentence about nothing in the debate (off topic,
+    a formula) is about equally (un)like every comment; dividing by its own tiny sd would make noise
+    look like a strong preference, so z divides by at least this spread."""
+    sims = vectors @ vectors.T
+    n = len(vectors)
+    if n < 3:
+        return 1e-6
+    off = sims[~np.eye(n, dtype=bool)].reshape(n, n - 1)
+    return float(np.median(off.std(axis=1))) + 1e-6
+
+
 def _top_mean(sims: np.ndarray, k: np.ndarray | int) -> np.ndarray:
     """Mean of the k largest values of each row (-inf pads rows that have fewer)."""
     ordered = -np.sort(-sims, axis=1)
@@ -106,10 +130,13 @@ def make_context(question: str, comments: Sequence[str], embed) -> Context:
     if len(texts) < MIN_CONTEXT:
         raise ContextError(question, len(texts))
     vecs = np.asarray(embed(texts), dtype=np.float64)
+    question_vec = np.asarray(embed([question]), dtype=np.float64)[0]
     sims = vecs @ vecs.T
     np.fill_diagonal(sims, -np.inf)
     density = _top_mean(sims, min(NEAR, len(texts) - 1))
-    return Context(question, texts, vecs, np.array([opinion_side(t, question) for t in texts]),
+    topical = off_question(vecs, question_vec)
+    return Context(question, texts, vecs, question_vec, topical, comment_spread(topical),
+                   np.array([opinion_side(t, question) for t in texts]),
                    float(density.mean()), float(density.std() + 1e-6), {t: i for i, t in enumerate(texts)})
 
 
@@ -134,7 +161,8 @@ def split_texts(texts: Sequence[str], embed) -> Texts:
         slots[t, :n] = np.arange(start, start + n)
         start += n
     vecs = np.asarray(embed(sentences), dtype=np.float64) if sentences else np.zeros((0, 1))
-    return Texts(vecs, np.array([cue_stance(s) for s in sentences]), slots, lengths,
+    # (one padding cue when there are no sentences at all, so that the padded slots index something)
+    return Texts(vecs, np.array([cue_stance(s) for s in sentences] or [0.0]), slots, lengths,
                  np.log(np.maximum([len(words(t)) for t in texts], 1)).astype(float))
 
 
@@ -142,15 +170,18 @@ def split_texts(texts: Sequence[str], embed) -> Texts:
 
 
 def sentence_z(context: Context, opinion_vecs: np.ndarray, own: np.ndarray, sentence_vecs: np.ndarray) -> np.ndarray:
-    """z[i, j] = (o_i.s_j - mean_k c_k.s_j) / sd_k(c_k.s_j), the comments k excluding opinion i's own
-    comment (own[i] >= 0): does sentence j speak about opinion i more than about the typical comment?"""
-    sc = sentence_vecs @ context.vecs.T  # (L, n)
+    """z[i, j] = (o_i.s_j - mean_k c_k.s_j) / sd_k(c_k.s_j), off the question, the comments k excluding
+    opinion i's own comment (own[i] >= 0): does sentence j speak about opinion i more than about the
+    typical comment?"""
+    opinion_vecs = off_question(opinion_vecs, context.question_vec)
+    sentence_vecs = off_question(sentence_vecs, context.question_vec)
+    sc = sentence_vecs @ context.topical.T  # (L, n)
     s1, s2 = sc.sum(axis=1), (sc * sc).sum(axis=1)
     mine = np.where(own[:, None] >= 0, sc[:, np.maximum(own, 0)].T, 0.0)  # (m, L): my own comment's similarity
     n = len(context.texts) - (own >= 0)[:, None]
     base = (s1 - mine) / n
-    sd = np.sqrt(np.maximum((s2 - mine * mine) / n - base * base, 0.0)) + 1e-6
-    return (opinion_vecs @ sentence_vecs.T - base) / sd
+    sd = np.sqrt(np.maximum((s2 - mine * mine) / n - base * base, 0.0))
+    return (opinion_vecs @ sentence_vecs.T - base) / np.maximum(sd, context.spread)
 
 
 def person_features(context: Context, opinion_vecs: np.ndarray, own: np.ndarray, sides: np.ndarray) -> np.ndarray:
@@ -169,11 +200,11 @@ def person_features(context: Context, opinion_vecs: np.ndarray, own: np.ndarray,
 
 
 def content_features(z: np.ndarray, sides: np.ndarray, texts: Texts, pair_o: np.ndarray, pair_t: np.ndarray) -> np.ndarray:
-    """(R, 3): z_top3, cue_other_share, log_words of each (opinion, text) pair; z is sentence_z's."""
+    """(R, 3): z_best, cue_other_share, log_words of each (opinion, text) pair; z is sentence_z's."""
     slots = texts.slots[pair_t]
     zs = np.where(slots >= 0, z[pair_o[:, None], np.maximum(slots, 0)], -np.inf)
     n = texts.lengths[pair_t]
-    top = np.where(n > 0, _top_mean(zs, np.minimum(TOP, n)), 0.0)
+    top = np.where(n > 0, zs.max(axis=1), 0.0)
     mine = sides[pair_o]
     against = np.where(slots >= 0, np.sign(mine)[:, None] * texts.cue[np.maximum(slots, 0)] < -CLEAR, False)
     other = np.where(np.abs(mine) > CLEAR, against.sum(axis=1) / np.maximum(n, 1), 0.0)
@@ -187,7 +218,7 @@ def feature_matrix(context: Context, opinions: Sequence[str], texts: Sequence[st
     own = np.array([context.position.get(o, -1) for o in opinions], dtype=int)
     sides = np.array([opinion_side(o, context.question) for o in opinions])
     split = split_texts(texts, embed)
-    z = sentence_z(context, o_vecs, own, split.vecs) if len(split.vecs) else np.zeros((len(opinions), 0))
+    z = sentence_z(context, o_vecs, own, split.vecs) if len(split.vecs) else np.zeros((len(opinions), 1))
     person = person_features(context, o_vecs, own, sides)[pair_o]
     return np.concatenate([person, content_features(z, sides, split, pair_o, pair_t)], axis=1)
 
@@ -285,7 +316,7 @@ class RepresentationScorer:
             raise UsageError(f"representation output {output!r}: choose one of {', '.join(self.OUTPUTS)}")
         self.head, self.output = load_head(self.backend.spec, head), output
         self.signature = make_signature(scorer="representation", backend=self.backend.spec, head=self.head.name,
-                                        output=output)
+                                        output=output, guards="topic")
 
     def contexts(self, rows: Sequence[dict], comments=None) -> list[tuple[tuple[str, ...], list[int]]]:
         """Rows grouped by the comments they are read against: a row's own `comments`, else
@@ -317,6 +348,9 @@ class RepresentationScorer:
             pair_t = [t_index[rows[i]["summary"]] for i in members]
             X = feature_matrix(context, opinions, texts, pair_o, pair_t, self.backend.embed)
             p = self.head.probability(X, person=self.output == "full")
-            empty = np.array([not split_sentences(rows[i]["summary"]) for i in members])
-            scores[members] = np.where(empty, 0.0, p)  # an empty text represents nobody
+            # A text off the debate's topic represents nobody (no rated summary was off topic, so the
+            # head never learnt it): the pluralism scorer's topic guard, 1 for on-topic text.
+            references = [question, *context.texts]
+            topic = {t: off_topic(t, references, self.backend.embed) for t in texts}
+            scores[members] = p * np.array([topic[rows[i]["summary"]] for i in members])
         return [float(s) for s in scores]
