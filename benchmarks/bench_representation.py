@@ -71,19 +71,26 @@ def cosine_scorer(bank, embed, mode: str):
     return score_topic
 
 
-def old_scorer_class():
-    """The hand-built RepresentationScorer from git history, loaded as a module of its own."""
+def module_at(commit: str, path: str, name: str):
+    """A module of pluralign as it was at `commit` (git history), loaded under `name`; None without git."""
     try:
-        source = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{OLD_SCORER}:pluralign/rewards/representation.py"],
+        source = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{commit}:{path}"],
                                 capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    path = Path(tempfile.mkdtemp()) / "old_representation.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("old_representation", path)
+    file = Path(tempfile.mkdtemp()) / f"{name}.py"
+    file.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, file)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
-    return module.RepresentationScorer
+    return module
+
+
+def old_scorer_class():
+    """The hand-built RepresentationScorer from git history (it runs on today's backends)."""
+    module = module_at(OLD_SCORER, "pluralign/rewards/representation.py", "old_representation")
+    return None if module is None else module.RepresentationScorer
 
 
 def old_scorer(bank, backend, cls):
