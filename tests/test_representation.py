@@ -4,7 +4,12 @@ import pytest
 from pluralism_cases import CASES
 
 from pluralign.errors import UsageError
-from pluralign.rewards.representation import ContextError, RepresentationScorer, cue_stance, opinion_side
+from pluralign.rewards.representation import (
+    ContextError,
+    RepresentationScorer,
+    cue_stance,
+    opinion_side,
+)
 from pluralign.signature import parse_signature
 
 CASES_BY_LANGUAGE = {
@@ -189,3 +194,14 @@ def test_a_sentence_that_gives_both_sides_states_each(scorer):
     same, other = scorer.score([{"question": case["question"], "opinion": case["opinion"], "summary": s}
                                 for s in (both, only_majority)], comments=comments_of("en-speed"))
     assert same > other
+
+
+def test_representation_reward_reads_each_comment_against_the_others():
+    from pluralign.rewards.registry import resolve_reward
+
+    reward = resolve_reward("representation").build("embedding:all-MiniLM-L6-v2", {})
+    assert parse_signature(reward.scorer.signature)["output"] == "content"
+    debate, candidates = CASES["en-yard"]
+    names = ["honest", "minority_only", "off_topic", "empty"]
+    values = dict(zip(names, reward(["p"] * 4, [candidates[n] for n in names], debate=[json.dumps(debate)] * 4), strict=True))
+    assert values["honest"] > values["minority_only"] > values["off_topic"] == values["empty"] == 0.0

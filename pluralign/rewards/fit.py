@@ -32,7 +32,13 @@ import numpy as np
 
 from pluralign.data.deliberationbank import SHORT, Bank, load_bank
 from pluralign.log import get_logger
-from pluralign.rewards.representation import FEATURES, FORMAT, feature_matrix, head_file, make_context
+from pluralign.rewards.representation import (
+    FEATURES,
+    FORMAT,
+    feature_matrix,
+    head_file,
+    make_context,
+)
 
 ALPHA, L2 = 0.5, 0.01
 log = get_logger(__name__)

@@ -41,12 +41,14 @@ is the same for every backend:
 5. **Reward** = guards x (w_min * min-group coverage + w_cov * coverage + w_dm * (1 - deficit
    mass)) / sum(w).
 
-Why not the representation model's calibrated probability for cov(c): it was tried first. Its
-content terms move a comment's probability by 0.01-0.04 between a summary that states the
-comment's view and one that drops it (people's ratings hardly depend on content that frozen
-embeddings see), so group coverage was flat and the honest summary ranked first in 135-141 of
-150 development pairs against 144-146 with the debate z (benchmarks/RESULTS.md, "Pluralism
-design"). The person terms never enter: a minority would otherwise be "unrepresented" by who it is.
+Why not the representation model's calibrated probability for cov(c): it was measured first
+(benchmarks/bench_pluralism_design.py). With the same attribution it orders the development pairs
+about as well, since the deficit mass does most of that, but its content terms barely move: the
+minority's coverage differs by 0.05-0.09 between a summary that gives its view and one that drops
+it (0.35-0.61 here), so every majority-only summary counts as covering every group, and coverage,
+minority recall and JR stop meaning anything. People's ratings hardly depend on what frozen
+embeddings see of content; a coverage metric must. The person terms never enter either way: a
+minority would be "unrepresented" by who it is.
 """
 
 from __future__ import annotations

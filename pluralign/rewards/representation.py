@@ -31,7 +31,9 @@ The context: the z's and the person terms compare the opinion with what the deba
 participants said, so every call needs the debate's comments (at least MIN_CONTEXT distinct
 texts). `score(rows, comments)` takes them per row (`comments`), per question (a dict), or for all
 rows (a list); without any, the other rows' opinions on the same question stand in. When an opinion
-is itself one of the comments, it is left out of its own contrast set and neighbourhood.
+is itself one of the comments, it is left out of its own contrast set and neighbourhood. A text off
+the debate's topic scores 0 (the pluralism scorer's topic guard): no rated summary was off topic,
+so the head never learnt what one is worth.
 
 The head's weights ship as JSON in `pluralign/rewards/heads/` for the backends they were fitted on;
 their sha256 goes into every signature, so a refitted head never compares silently with an old one.
@@ -318,7 +320,7 @@ class RepresentationScorer:
         self.signature = make_signature(scorer="representation", backend=self.backend.spec, head=self.head.name,
                                         output=output, guards="topic")
 
-    def contexts(self, rows: Sequence[dict], comments=None) -> list[tuple[tuple[str, ...], list[int]]]:
+    def contexts(self, rows: Sequence[dict], comments=None) -> list[tuple[str, tuple[str, ...], list[int]]]:
         """Rows grouped by the comments they are read against: a row's own `comments`, else
         `comments` (a dict question -> texts, or one list for all), else the other rows' opinions."""
         groups: dict[tuple, list[int]] = {}

@@ -164,7 +164,12 @@ def holdout_metrics(model_dir: str, bank, topic: str) -> dict:
 
 def train_cross_encoder(recipe: CrossRecipe) -> dict:
     """Train, save the model and tokenizer, judge the held-out topic; returns what pluralign.json holds."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        Trainer,
+        TrainingArguments,
+    )
 
     from pluralign.data.deliberationbank import load_bank
 
