@@ -119,12 +119,9 @@ def comment_spread(vectors: np.ndarray) -> float:
     return float(np.median(off.std(axis=1))) + 1e-6
 
 
-def _top_mean(sims: np.ndarray, k: np.ndarray | int) -> np.ndarray:
-    """Mean of the k largest values of each row (-inf pads rows that have fewer)."""
-    ordered = -np.sort(-sims, axis=1)
-    k = np.broadcast_to(np.asarray(k), (len(sims),))
-    csum = np.cumsum(np.where(np.isfinite(ordered), ordered, 0.0), axis=1)
-    return csum[np.arange(len(sims)), np.maximum(k, 1) - 1] / np.maximum(k, 1)
+def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    """Mean of the k largest values of each row (k at most the row's finite values)."""
+    return np.sort(sims, axis=1)[:, -max(k, 1):].mean(axis=1)
 
 
 def make_context(question: str, comments: Sequence[str], embed) -> Context:
