@@ -47,6 +47,11 @@ def test_two_steps_on_a_cpu_then_score_with_it(tmp_path, capsys, small_bank):
     assert 0.0 < scored[0]["score"] < 1.0 and scored[1]["score"] == 0.0
     fields = parse_signature(scored[0]["signature"])
     assert fields["backend"] == f"cross:{out}" and len(fields["model"]) == 12
+    # pairs are cut where training cut them (a model shown longer summaries than it learned on reads
+    # length it never saw)
+    from pluralign.rewards.backends import get_backend
+
+    assert get_backend(f"cross:{out}").max_length == 64
     # and of the representation reward
     from pluralign.rewards.registry import resolve_reward
 
