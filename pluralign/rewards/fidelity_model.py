@@ -10,8 +10,9 @@
 - `meta`: the backend the file was fitted for, the features, the expected length ratios, the
   topicality ramps, the calibration and how it was all fitted (data hashes, strengths, figures).
 
-Versions are `<kind>.v<FORMAT>+<sha1 of the weight bytes, 8 hex>`; signatures carry them, so scores
-made with other weights never look comparable. `pluralign fit fidelity --backend SPEC` writes a file.
+Versions are `<kind>.v<FORMAT>+<sha1 of the weight bytes, 8 hex>` (`stance`, `adequacy`), and
+`version` = `fidelity-head.v<FORMAT>+<sha1 of every weight and every fitted number in meta that
+scoring reads>`; signatures carry all three, so scores made with other weights never look comparable. `pluralign fit fidelity --backend SPEC` writes a file.
 """
 
 from __future__ import annotations
@@ -80,6 +81,18 @@ class FidelityModel:
         a = self.arrays()
         return {"stance": f"stance-lr.v{FORMAT}+{_digest(a['stance_W'], a['stance_b'], a['stance_same_bias'])}",
                 "adequacy": f"adequacy-pairwise.v{FORMAT}+{_digest(*(a[k] for k in sorted(a) if k.startswith('adequacy_')))}"}
+
+    @property
+    def version(self) -> str:
+        """The whole head: every weight and every fitted number the scorer reads from `meta` (length
+        ratios, topicality ramps, features, the operating point's policy). Another fit, or a file
+        edited by hand, gets another version, so its scores never pass for comparable."""
+        read = {k: self.meta.get(k) for k in ("backend", "stance_scalars", "adequacy_features", "length_norm",
+                                              "topicality")}
+        read["false_alarm"] = self.meta.get("calibration", {}).get("false_alarm")
+        scoring = np.frombuffer(json.dumps(read, sort_keys=True).encode(), dtype=np.uint8)
+        a = self.arrays()
+        return f"fidelity-head.v{FORMAT}+{_digest(*(a[k] for k in sorted(a)), scoring)}"
 
     def stance_probabilities(self, X: np.ndarray, across: np.ndarray, calibrated: bool = True) -> np.ndarray:
         """P(class) for each row of stance features, columns in CLASSES order; `across` says which
