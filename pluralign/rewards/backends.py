@@ -18,6 +18,9 @@ process:
   contains; `embed` is a hashed bag of content words. Useful where no model may run at all.
 - `judge:<served model>` and `judge-local:<model>`: an LLM judge (`JudgeBackend`), asked rubrics
   by scorers of its own (`pluralign.rewards.judge_scorers`) rather than support values.
+- `cross:<folder>`: a cross-encoder fine-tuned on people's judgments (`pluralign fit cross-encoder`,
+  `CrossEncoderBackend`): the representation score reads it
+  (`pluralign.rewards.cross_encoder`); the other scorers read its `embed`, the packaged MiniLM.
 
 Every backend caches by text (embeddings) or by text pair (NLI probabilities) in a bounded LRU
 dict, so the comments of a debate are encoded once however many summaries are scored against them.
@@ -296,6 +299,64 @@ class JudgeBackend(Backend):
         raise UsageError(f"{self.spec} answers rubrics, not text pairs; score with make_scorer(name, backend)")
 
 
+class CrossEncoderBackend(Backend):
+    """A sequence classifier with one output over (question + opinion, text): `cross:<folder>`.
+
+    `score_pairs(firsts, seconds)` gives its raw scores, batched and cached by pair; `sha256` names
+    its weights in signatures. It answers the representation score only: `support` raises, and
+    `embed` (opinion groups, the guards) is the packaged MiniLM's."""
+
+    def __init__(self, model: str, batch_size: int = 32, max_length: int = 512):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        set_torch_threads()
+        self.spec, self.batch_size, self.max_length = f"cross:{model}", batch_size, max_length
+        weights = sorted(Path(model).glob("*.safetensors")) if Path(model).is_dir() else []
+        if not weights:
+            raise UsageError(f"cross:{model}: no *.safetensors weights there; give the output folder of "
+                             "`pluralign fit cross-encoder`")
+        import hashlib
+
+        digest = hashlib.sha256()
+        for path in weights:
+            digest.update(path.read_bytes())
+        self.sha256 = digest.hexdigest()
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModelForSequenceClassification.from_pretrained(model).to(_device()).eval()
+        if self.model.config.num_labels != 1:
+            raise UsageError(f"cross:{model}: the classifier has {self.model.config.num_labels} outputs; a cross-encoder "
+                             "score has one (num_labels=1)")
+        self.cache = LRU()
+
+    def score_pairs(self, firsts: Sequence[str], seconds: Sequence[str]) -> np.ndarray:
+        import torch
+
+        pairs = list(zip(firsts, seconds, strict=True))
+        missing = list(dict.fromkeys(p for p in pairs if self.cache.get(p) is None))
+        for start in range(0, len(missing), self.batch_size):
+            batch = missing[start:start + self.batch_size]
+            inputs = self.tokenizer([a for a, _ in batch], [b for _, b in batch], truncation="longest_first",
+                                    max_length=self.max_length, padding=True, return_tensors="pt")
+            with torch.inference_mode():
+                logits = self.model(**inputs.to(self.model.device)).logits.float()[:, 0].cpu().numpy()
+            for pair, value in zip(batch, logits, strict=True):
+                self.cache.put(pair, float(value))
+        return np.array([self.cache.get(p) for p in pairs], dtype=float)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return get_backend(DEFAULT_SPEC).embed(texts)
+
+    def support(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        raise UsageError(f"{self.spec} scores representation only (score representation, the representation reward); "
+                         "use an embedding or nli backend for fidelity")
+
+
+def _cross(model: str) -> Backend:
+    if not model:
+        raise UsageError(f"cross needs a fine-tuned cross-encoder folder: cross:<folder>; {allowed_specs()}")
+    return CrossEncoderBackend(model)
+
+
 def _judge(kind: str):
     def build(model: str) -> Backend:
         if not model:
@@ -330,7 +391,7 @@ def allowed_specs() -> str:
 
 # The kinds of backend: `KIND:MODEL` specs are built by KINDS[KIND](MODEL). A new kind is one entry.
 KINDS = {"embedding": _embedding, "nli": _nli, "lexical": _lexical,
-         "judge": _judge("judge"), "judge-local": _judge("judge-local")}
+         "judge": _judge("judge"), "judge-local": _judge("judge-local"), "cross": _cross}
 _BACKENDS: dict[str, Backend] = {}
 
 

@@ -67,14 +67,17 @@ def _round(value: float | None) -> float | None:
 
 
 class JudgeRepresentationScorer:
-    """`score(rows)`: one float in [0, 1] per `{"question", "opinion", "summary"}` row, from the judge."""
+    """`score(rows)`: one float in [0, 1] per `{"question", "opinion", "summary"}` row, from the judge.
 
-    def __init__(self, backend):
+    The judge reads the opinion and the summary only: the debate's `comments` and the embedding
+    scorer's `output` (full or content-only) do not apply, and are accepted for the common interface."""
+
+    def __init__(self, backend, output: str = "full"):
         self.backend, self.judge = backend, backend.judge
         self.signature = make_signature(scorer="representation", backend=backend.spec,
                                         rubric=f"representation@{rubric_hash('representation')}", **self.judge.settings())
 
-    def score(self, rows: Sequence[dict]) -> list[float]:
+    def score(self, rows: Sequence[dict], comments=None) -> list[float]:
         asked = [i for i, r in enumerate(rows) if r["summary"].strip()]
         questions = [question("representation", rows[i].get("language") or text_language(rows[i]["opinion"]),
                               question=rows[i]["question"], opinion=rows[i]["opinion"], summary=rows[i]["summary"])

@@ -5,34 +5,50 @@ The math is a set of pure functions over arrays, so that it can be checked on to
 - `coverage(a)` = cov(c) = max over sentences;
 - `utilities(cov, approvals)` = u_i, the best coverage among the comments participant i wrote or
   agreed with (`approvals`, P x C booleans);
-- `group_coverage`, `deficit_mass`, `elasticity`, `jr_violations`, `welfare`.
+- `group_coverage`, `deficit_mass`, `elasticity`, `jr_violations`, `welfare`;
+- `debate_z`, `expression`, `shared_attribution`: how `a` and the summary shares t_g are read.
 
 Participants are the authors (a comment without author stands for `comment:<id>`) and everyone
 with an agree vote (the latest vote counts); one who neither wrote nor agreed with anything has
 no utility and is counted in `n_unscored`. Groups come from `pluralign.data.groups.resolve_groups`
 (given, votes or embeddings); the source is in the metrics and the signature.
 
-`PluralismScorer` builds `a` from a backend and wraps the math with the guards (docs/design.md §7):
+`PluralismScorer` reads `a` the way the representation model reads a text against one person
+(`pluralign/rewards/representation.py`), with the same two features of content, on a scale that
+is the same for every backend:
 
-1. **Debate-contrastive support.** Embedding similarity is dominated by topic: every sentence of a
-   debate on speed limits is close to every comment on speed limits. What matters is how much more
-   a sentence expresses comment c than a typical other comment of the same debate does. So
-   a(s, c) = clip((support(s, c) - base_c) / (1 - base_c)), with base_c the mean support that c
-   gets from the debate's other comments (a seeded sample of 64 of them in larger debates). With
-   an NLI backend base_c is near 0 and this changes little; with embeddings it removes the
-   shared topic.
-2. **Statements only.** a(s, c) is multiplied by the statement quality of s (`guards`), so a list
-   of a group's keywords earns no coverage for it.
-3. **Attribution.** Each summary sentence goes to the comments it expresses best (all comments
-   within `tie_margin` of its best, if that best reaches the threshold); the sentence's unit of
-   summary mass is shared among those comments' groups (a comment without a group is shared
-   among the groups of its approvers). t_g is group g's share of the attributed mass; sentences that express no comment
-   (framing, filler) are not attributed. With no attributed sentence, t_g = 0 for every g.
+1. **Debate z.** Similarity is dominated by topic: every sentence of a debate on speed limits is
+   close to every comment on speed limits. So the question's direction is removed from every
+   embedding (`off_question`), and what counts is how much more sentence s speaks of comment c
+   than of the debate's other comments: z(s, c) = (sim(s, c) - mean_k sim(s, c_k)) / sd_k sim(s,
+   c_k), the comments k other than c (the representation head's z). A z-score has no units, so no
+   threshold depends on the model: all-MiniLM-L6-v2 cosines (0.1-0.9) and multilingual-e5's
+   (0.75-1) give the same z for the same ordering. Every backend is read through its embeddings
+   (an `nli:` backend's are the packaged MiniLM's).
+2. **Expression.** a(s, c) = sigmoid(SLOPE * (z - Z_CLEAR)) x statement quality of s (`guards`:
+   a list of a group's keywords earns nothing), and 0 when s states the side opposite to c's
+   author (negation-aware cues, `sides.py`: "a few oppose the van" does not speak for a supporter
+   of it). a = 0.5 where s speaks of c Z_CLEAR standard deviations more than of the typical
+   comment. These two constants are in z units, not fitted to a model.
+3. **Attribution.** Each sentence carries a unit of summary mass, weighted by how clearly it
+   expresses some comment (its best a), and shares it among the comments by a softmax of
+   SHARPNESS * z over those whose side it does not contradict; a comment's share goes to its
+   group (one without a group: shared among its approvers' groups). t_g is group g's share of the
+   attributed mass; framing and filler sentences, which express no comment clearly, carry little.
 4. **Elasticity** is the least-squares slope of log t_g on log s_g over groups, with t_g floored
    at ELASTICITY_FLOOR (a group the summary ignores counts as 1% of it, which keeps the slope
    finite and still far from 1). It is None with fewer than two groups or equal shares.
 5. **Reward** = guards x (w_min * min-group coverage + w_cov * coverage + w_dm * (1 - deficit
    mass)) / sum(w).
+
+Why not the representation model's calibrated probability for cov(c): it was measured first
+(benchmarks/bench_pluralism_design.py). With the same attribution it orders the development pairs
+about as well, since the deficit mass does most of that, but its content terms barely move: the
+minority's coverage differs by 0.05-0.09 between a summary that gives its view and one that drops
+it (0.35-0.61 here), so every majority-only summary counts as covering every group, and coverage,
+minority recall and JR stop meaning anything. People's ratings hardly depend on what frozen
+embeddings see of content; a coverage metric must. The person terms never enter either way: a
+minority would be "unrepresented" by who it is.
 """
 
 from __future__ import annotations
@@ -47,14 +63,17 @@ import numpy as np
 from pluralign.errors import UsageError
 from pluralign.rewards import guards as G
 from pluralign.rewards.backends import DEFAULT_SPEC, LRU, Backend, get_backend
+from pluralign.rewards.representation import comment_spread, off_question
+from pluralign.rewards.sides import CLEAR, cue_stance, opinion_side
 from pluralign.rewards.text import split_sentences
 from pluralign.signature import make_signature
 
-THRESHOLD = 0.3
+THRESHOLD = 0.5  # a comment, participant or group counts as covered from here (a = 0.5: z = Z_CLEAR)
 WEIGHTS = {"min_group": 0.4, "coverage": 0.2, "deficit": 0.4}
-TIE_MARGIN = 0.05
+TIE_MARGIN = 0.05  # `attribution` (thresholded, for judges' ratings): ties within this margin share a sentence
 ELASTICITY_FLOOR = 0.01
-BASELINE_SAMPLE = 64
+Z_CLEAR, SLOPE = 1.5, 2.0  # expression: sigmoid(SLOPE * (z - Z_CLEAR)), z in standard deviations
+SHARPNESS = 4.0  # softmax over z sharing a sentence's mass among comments
 
 
 # --- the math, on arrays ---------------------------------------------------------------------
@@ -77,8 +96,43 @@ def group_coverage(u: np.ndarray, member_group: np.ndarray, n_groups: int) -> np
     return np.divide(sums, counts, out=np.full(n_groups, np.nan), where=counts > 0)
 
 
+def debate_z(sim: np.ndarray, spread: float = 1e-6) -> np.ndarray:
+    """z (L x C) of each sentence's similarity to comment c among its similarities to the other
+    comments: (sim[s, c] - mean_{k != c} sim[s, k]) / max(sd_{k != c} sim[s, k], spread), 0 with
+    fewer than 3 comments. `spread` (representation.comment_spread) keeps a sentence that is about
+    equally unlike every comment (off topic, a formula) from turning noise into a strong z."""
+    n = sim.shape[1]
+    if n < 3:
+        return np.zeros_like(sim, dtype=float)
+    s1, s2 = sim.sum(axis=1, keepdims=True), (sim * sim).sum(axis=1, keepdims=True)
+    mean = (s1 - sim) / (n - 1)
+    sd = np.sqrt(np.maximum((s2 - sim * sim) / (n - 1) - mean * mean, 0.0))
+    return (sim - mean) / np.maximum(sd, spread)
+
+
+def expression(z: np.ndarray, against: np.ndarray, quality: np.ndarray,
+               z_clear: float = Z_CLEAR, slope: float = SLOPE) -> np.ndarray:
+    """a(s, c) = sigmoid(slope * (z - z_clear)) x quality(s), 0 where s contradicts c's side."""
+    a = 1.0 / (1.0 + np.exp(-slope * (z - z_clear)))
+    return np.where(against, 0.0, a) * quality[:, None]
+
+
+def shared_attribution(a: np.ndarray, z: np.ndarray, against: np.ndarray, profiles: np.ndarray,
+                       sharpness: float = SHARPNESS) -> np.ndarray:
+    """t_g: each sentence's mass (its best a) shared among comments by softmax(sharpness * z),
+    leaving out the comments whose side it contradicts, then among groups by `profiles` (C x G)."""
+    n_groups = profiles.shape[1]
+    if a.shape[0] == 0:
+        return np.zeros(n_groups)
+    weights = np.where(against, 0.0, np.exp(sharpness * (z - z.max(axis=1, keepdims=True))))
+    weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+    mass = (weights * a.max(axis=1, keepdims=True)) @ profiles  # L x G
+    total = mass.sum()
+    return mass.sum(axis=0) / total if total > 0 else np.zeros(n_groups)
+
+
 def attribution(a: np.ndarray, profiles: np.ndarray, threshold: float, tie_margin: float = TIE_MARGIN) -> np.ndarray:
-    """t_g: share of the summary attributed to each group.
+    """t_g from graded ratings (an LLM judge's): each sentence goes to its best comments.
 
     `profiles` (C x G): the share of each comment's approvers in each group (rows sum to 1, or 0).
     """
@@ -151,7 +205,10 @@ class DebateIndex:
     approvals: np.ndarray           # P x C: participant wrote or agreed with comment
     member_group: np.ndarray        # P: index of each scored participant's group (-1: no group)
     profiles: np.ndarray            # C x G: each comment's group (one-hot) or its approvers' groups
-    baseline: np.ndarray            # C: mean support each comment gets from the other comments
+    sides: np.ndarray               # C: the side each comment states (sides.opinion_side)
+    question: np.ndarray            # d: the question's embedding, removed from every vector
+    vectors: np.ndarray             # C x d: the comments' embeddings, question removed, unit-norm
+    spread: float                   # the least sd a z divides by (representation.comment_spread)
     group_source: str
     n_unscored: int                 # participants with a group who approve no comment
 
@@ -195,19 +252,15 @@ def index_debate(debate: dict, backend: Backend) -> DebateIndex:
             profiles[j, gindex[groups.comments[comment["id"]]]] = 1.0
     totals = profiles.sum(axis=1, keepdims=True)
     profiles = np.divide(profiles, totals, out=np.zeros_like(profiles), where=totals > 0)
-
     texts = [c["text"] for c in comments]
-    # The baseline of each comment: mean support from the other comments (a seeded sample of
-    # BASELINE_SAMPLE of them in a large debate, so that an NLI backend need not score C x C pairs).
-    sample = np.sort(np.random.default_rng(0).permutation(len(texts))[:BASELINE_SAMPLE])
-    among = backend.support([texts[k] for k in sample], texts)
-    among[np.arange(len(sample)), sample] = np.nan  # a comment is not its own baseline
-    counts = (~np.isnan(among)).sum(axis=0)
-    baseline = np.where(counts > 0, np.nansum(among, axis=0) / np.maximum(counts, 1), 0.0)
+    question = np.asarray(backend.embed([debate["question"]]), dtype=float)[0]
+    vectors = off_question(backend.embed(texts), question)
     return DebateIndex(
         comment_texts=texts, topic_texts=[debate["question"], *texts], language=debate["language"],
         group_names=group_names, group_share=sizes / max(sizes.sum(), 1),
-        approvals=approvals, member_group=member_group, profiles=profiles, baseline=baseline,
+        approvals=approvals, member_group=member_group, profiles=profiles,
+        sides=np.array([opinion_side(t, debate["question"]) for t in texts]),
+        question=question, vectors=vectors, spread=comment_spread(vectors),
         group_source=groups.source,
         n_unscored=len(set(groups.participants) - set(approved)),
     )
@@ -225,9 +278,10 @@ class PluralismScorer:
 
     def __init__(self, backend: Backend | str | None = None, threshold: float = THRESHOLD,
                  weights: dict[str, float] | None = None, guards: G.GuardSettings = G.DEFAULT_GUARDS,
-                 tie_margin: float = TIE_MARGIN, cache_size: int = 256):
+                 z_clear: float = Z_CLEAR, slope: float = SLOPE, sharpness: float = SHARPNESS, cache_size: int = 256):
         self.backend = get_backend(backend or DEFAULT_SPEC) if isinstance(backend, str) or backend is None else backend
-        self.threshold, self.tie_margin, self.guards = threshold, tie_margin, guards
+        self.threshold, self.guards = threshold, guards
+        self.z_clear, self.slope, self.sharpness = z_clear, slope, sharpness
         self.weights = dict(WEIGHTS if weights is None else weights)
         unknown = set(self.weights) - set(WEIGHTS)
         if unknown or sum(self.weights.values()) <= 0:
@@ -236,7 +290,9 @@ class PluralismScorer:
 
     def signature(self, group_source: str) -> str:
         return make_signature(scorer="pluralism", backend=self.backend.spec, threshold=self.threshold,
-                              weights=self.weights, guards=self.guards.fields(), groups=group_source)
+                              weights=self.weights, guards=self.guards.fields(), groups=group_source,
+                              support={"method": "debate-z", "z_clear": self.z_clear, "slope": self.slope,
+                                       "sharpness": self.sharpness})
 
     def index(self, debate: dict) -> DebateIndex:
         key = debate_key(debate)
@@ -246,13 +302,14 @@ class PluralismScorer:
             self.debates.put(key, cached)
         return cached
 
-    def support_matrix(self, index: DebateIndex, sentences: list[str]) -> np.ndarray:
-        """a(s, c) for sentences of any number of summaries: contrastive support x statement quality."""
-        raw = self.backend.support(sentences, index.comment_texts)
-        base = index.baseline[None, :]
-        a = np.clip((raw - base) / np.maximum(1.0 - base, 1e-6), 0.0, 1.0)
+    def expression_matrix(self, index: DebateIndex, sentences: list[str]) -> tuple[np.ndarray, ...]:
+        """a(s, c), z(s, c) and `against` (s states the side opposite to c's) for sentences of any
+        number of summaries against one debate: one embedding call for the whole batch."""
+        z = debate_z(off_question(self.backend.embed(sentences), index.question) @ index.vectors.T, index.spread)
+        cues = np.array([cue_stance(s) for s in sentences])
+        against = (np.sign(index.sides)[None, :] * cues[:, None] < -CLEAR) & (np.abs(index.sides) > CLEAR)[None, :]
         quality = np.array([G.statement_quality(s, self.guards.function_target) for s in sentences])
-        return a * quality[:, None]
+        return expression(z, against, quality, self.z_clear, self.slope), z, against
 
     def score_batch(self, debates: Sequence[dict], summaries: Sequence[str]) -> list[dict]:
         """One result per (debate, summary) pair, in order: each debate's summaries are scored
@@ -274,15 +331,16 @@ class PluralismScorer:
         index = self.index(debate)
         split = [split_sentences(s) for s in summaries]
         sentences = [s for parts in split for s in parts]
-        # One support call and one embedding call for the whole batch.
-        a_all = self.support_matrix(index, sentences) if sentences else np.zeros((0, len(index.comment_texts)))
+        # One embedding call for the whole batch (the guards reuse the cached vectors).
+        empty = np.zeros((0, len(index.comment_texts)))
+        a_all, z_all, against_all = self.expression_matrix(index, sentences) if sentences else (empty, empty, empty > 0)
         vectors = self.backend.embed(sentences) if sentences else None
         topic = self.backend.embed(index.topic_texts)
         signature = self.signature(index.group_source)
         results, start = [], 0
         for summary, parts in zip(summaries, split, strict=True):
             stop = start + len(parts)
-            metrics = self.metrics(index, a_all[start:stop])
+            metrics = self.metrics(index, a_all[start:stop], z_all[start:stop], against_all[start:stop])
             metrics["guards"] = self.guard_values(index, summary, vectors[start:stop] if parts else None, topic)
             metrics["guard"] = float(np.prod(list(metrics["guards"].values())))
             reward = metrics["guard"] * self.combine(metrics)
@@ -295,14 +353,14 @@ class PluralismScorer:
                  "deficit": 1.0 - metrics["deficit_mass"]}
         return sum(w * parts[k] for k, w in self.weights.items()) / sum(self.weights.values())
 
-    def metrics(self, index: DebateIndex, a: np.ndarray) -> dict:
+    def metrics(self, index: DebateIndex, a: np.ndarray, z: np.ndarray, against: np.ndarray) -> dict:
         n_groups = len(index.group_names)
         cov = coverage(a)
         u = utilities(cov, index.approvals)
         grouped = index.member_group >= 0
         g_cov = group_coverage(u[grouped], index.member_group[grouped], n_groups)
         scored = ~np.isnan(g_cov)
-        s, t = index.group_share, attribution(a, index.profiles, self.threshold, self.tie_margin)
+        s, t = index.group_share, shared_attribution(a, z, against, index.profiles, self.sharpness)
         minority = scored & (s < 1.0 / max(n_groups, 1))
         return {
             "min_group_coverage": _json_float(g_cov[scored].min()) if scored.any() else 0.0,

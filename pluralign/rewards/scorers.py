@@ -32,6 +32,12 @@ def _representation():
     return RepresentationScorer
 
 
+def _cross_representation():
+    from pluralign.rewards.cross_encoder import CrossRepresentationScorer
+
+    return CrossRepresentationScorer
+
+
 def _judge(name: str):
     def load():
         from pluralign.rewards import judge_scorers
@@ -46,7 +52,7 @@ SCORERS: dict[str, dict[str, object]] = {
     "pluralism": {"*": _pluralism, "judge": _judge("JudgePluralismScorer"), "judge-local": _judge("JudgePluralismScorer")},
     "fidelity": {"*": _fidelity, "judge": _judge("JudgeFidelityScorer"), "judge-local": _judge("JudgeFidelityScorer")},
     "representation": {"*": _representation, "judge": _judge("JudgeRepresentationScorer"),
-                       "judge-local": _judge("JudgeRepresentationScorer")},
+                       "judge-local": _judge("JudgeRepresentationScorer"), "cross": _cross_representation},
 }
 
 

