@@ -273,7 +273,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_commands(commands)
     add_eval_commands(commands)
     add_export_commands(commands)
-    add_fit_commands(commands)
     return parser
 
 
@@ -594,6 +593,18 @@ def cmd_fit_cross_encoder(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit_fidelity(args: argparse.Namespace) -> int:
+    from pluralign.rewards.fidelity_fit import fit_fidelity
+
+    if args.out:
+        check_output(args.out, {})
+    meta = fit_fidelity(args.backend, data=args.data, out=args.out, cache=args.cache,
+                        false_alarm=args.false_alarm, seed=args.seed)
+    print(json.dumps({"backend": meta["backend"], **meta["versions"], "head": meta["version"],
+                      "calibration": meta["calibration"], "topicality": meta["topicality"]}, indent=2))
+    return 0
+
+
 def add_fit_commands(commands) -> None:
     fit = commands.add_parser("fit", help="fit the learned scorers on the shipped human judgments")
     fit_cmds = fit.add_subparsers(dest="fit_command", required=True, metavar="SUBCOMMAND")
@@ -611,6 +622,18 @@ def add_fit_commands(commands) -> None:
                    help="recipe YAML or shipped name (default: judge/representation-cross-encoder)")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="recipe overrides, e.g. training.max_steps=2")
     p.set_defaults(func=cmd_fit_cross_encoder)
+    p = fit_cmds.add_parser("fidelity", help="fit the fidelity head (stance model, adequacy heads, operating point, "
+                                             "topicality ramps; docs/design.md §5) and write it as .npz")
+    p.add_argument("--backend", default=DEFAULT_BACKEND, help="the backend whose embeddings the head reads")
+    p.add_argument("--data", default=None, help="the data folder with mqm/, polis/raw/, deliberationbank/, fidelity/ "
+                                                "(default: data/ of this checkout)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="weights to write (default: the package's pluralign/rewards/heads/fidelity-<backend>.npz)")
+    p.add_argument("--cache", default=None, metavar="DIR", help="keep embeddings on disk here (DIR/emb-<backend>/)")
+    p.add_argument("--false-alarm", type=unit_interval, default=0.05,
+                   help="share of real faithful renderings the stance model may read as more likely changed")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_fit_fidelity)
 
 
 # --- train -----------------------------------------------------------------------------------
@@ -862,40 +885,6 @@ def add_export_commands(commands) -> None:
                    help="export the checkpoint of a run that did not finish (interrupted, crashed or still "
                         "running); the card says so")
     p.set_defaults(func=cmd_export)
-
-
-# --- fit -------------------------------------------------------------------------------------
-
-
-def cmd_fit_fidelity(args: argparse.Namespace) -> int:
-    from pluralign.rewards.fidelity_fit import fit_fidelity
-
-    if args.out:
-        check_output(args.out, {})
-    meta = fit_fidelity(args.backend, data=args.data, out=args.out, cache=args.cache,
-                        false_alarm=args.false_alarm, seed=args.seed)
-    print(json.dumps({"backend": meta["backend"], **meta["versions"], "calibration": meta["calibration"],
-                      "topicality": meta["topicality"]}, indent=2))
-    return 0
-
-
-def add_fit_commands(commands) -> None:
-    fit = commands.add_parser("fit", help="fit the learned parts of a score for a backend, from the repository's data")
-    fit_cmds = fit.add_subparsers(dest="fit_command", required=True, metavar="SCORE")
-
-    p = fit_cmds.add_parser("fidelity", help="stance model, adequacy heads, operating point and topicality ramps "
-                                             "(docs/design.md §5); minutes once embedded")
-    p.add_argument("--backend", default=DEFAULT_BACKEND, help="the embedding backend to fit for")
-    p.add_argument("--data", default="data", help="the repository's data folder (mqm/, polis/raw/, "
-                                                  "deliberationbank/, fidelity/)")
-    p.add_argument("--out", default=None, metavar="FILE",
-                   help="weights file to write (default: the one the package ships for the backend, "
-                        "pluralign/rewards/heads/fidelity-<backend>.npz)")
-    p.add_argument("--cache", default=None, metavar="DIR", help="keep embeddings on disk here (DIR/emb-<backend>/)")
-    p.add_argument("--false-alarm", type=unit_interval, default=0.05,
-                   help="share of real faithful renderings the stance model may read as more likely changed")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_fit_fidelity)
 
 
 def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:

