@@ -188,23 +188,20 @@ def stance_side(stance: float, margin: float = 0.2) -> str:
     return "support" if stance > margin else "oppose" if stance < -margin else "neutral"
 
 
-def _measures(result: dict) -> dict[str, float]:
-    metrics = result["metrics"]
-    values = {"fidelity": result["fidelity"]}
-    values.update({m: float(metrics[m]) for m in DISPARITY_MEASURES if m != "fidelity"})
-    return values
+def _measures(result: dict, measures: Sequence[str]) -> dict[str, float]:
+    return {m: float(result["fidelity"] if m == "fidelity" else result["metrics"][m]) for m in measures}
 
 
-def _facet(rows: list[tuple[str, dict[str, float]]]) -> dict:
+def _facet(rows: list[tuple[str, dict[str, float]]], measures: Sequence[str]) -> dict:
     by_value: dict[str, list[dict[str, float]]] = defaultdict(list)
     for value, measures in rows:
         by_value[value].append(measures)
     values = {
-        value: {"count": len(ms), "means": {m: float(np.mean([x[m] for x in ms])) for m in DISPARITY_MEASURES}}
+        value: {"count": len(ms), "means": {m: float(np.mean([x[m] for x in ms])) for m in measures}}
         for value, ms in sorted(by_value.items())
     }
     gaps = {}
-    for m in DISPARITY_MEASURES:
+    for m in measures:
         means = {v: stats["means"][m] for v, stats in values.items()}
         if len(means) >= 2:
             high, low = max(means, key=means.get), min(means, key=means.get)
@@ -220,21 +217,24 @@ def fidelity_disparity(items: Sequence[dict], results: Sequence[dict], margin: f
     value's count and means, and for every measure the gap between the highest and lowest mean.
     For stance sides the gap is also signed: `support_minus_oppose`, e.g. a negative
     `intensity_drift` there means the supporters' voices were softened more than the opponents'.
+    Measures a scorer does not report (an LLM judge gives no `p_same`) are left out.
     """
     if len(items) != len(results):
         raise ValueError(f"fidelity_disparity: {len(items)} items but {len(results)} results; pass one item per result")
-    rows = [(item, _measures(result), result["metrics"]["stance_source"]) for item, result in zip(items, results, strict=True)]
+    measures = [m for m in DISPARITY_MEASURES if m == "fidelity" or all(m in r["metrics"] for r in results)]
+    rows = [(item, _measures(result, measures), result["metrics"]["stance_source"])
+            for item, result in zip(items, results, strict=True)]
     facets = {
         "group": [(str(item["group"]), m) for item, m, _ in rows if item.get("group") is not None],
         "stance_side": [(stance_side(s, margin), m) for _, m, s in rows],
         "source_language": [(item["source_language"], m) for item, m, _ in rows if item.get("source_language")],
         "target_language": [(item["target_language"], m) for item, m, _ in rows if item.get("target_language")],
     }
-    out = {"count": len(rows), "margin": margin, "facets": {name: _facet(r) for name, r in facets.items() if r}}
+    out = {"count": len(rows), "margin": margin, "facets": {name: _facet(r, measures) for name, r in facets.items() if r}}
     sides = out["facets"]["stance_side"]["values"] if rows else {}
     if "support" in sides and "oppose" in sides:
         out["support_minus_oppose"] = {
-            m: sides["support"]["means"][m] - sides["oppose"]["means"][m] for m in DISPARITY_MEASURES
+            m: sides["support"]["means"][m] - sides["oppose"]["means"][m] for m in measures
         }
     return out
 
