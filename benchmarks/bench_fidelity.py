@@ -90,7 +90,8 @@ def old_scores(spec: str, jobs: list[tuple[dict, list[str]]], embed) -> list[lis
               "for t, v in zip(z['texts'].tolist(), z['vecs']):\n    scorer.backend.cache.put(t, v)\n"
               "print(json.dumps([[r['fidelity'] for r in scorer.score(item, texts)] for item, texts in jobs]))\n")
     done = subprocess.run([sys.executable, "-c", script, spec, str(vectors)], input=json.dumps(jobs),
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": folder}, check=True)
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": folder}, cwd=folder,
+                          check=True)  # cwd: `-c` puts the working directory (this checkout) first on sys.path
     return json.loads(done.stdout)
 
 
