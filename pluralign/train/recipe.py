@@ -33,11 +33,11 @@ import yaml
 from pluralign.errors import PluralignError
 from pluralign.files import check_output_folder, looks_like_local_path
 from pluralign.log import get_logger
+from pluralign.rewards.backends import DEFAULT_SPEC
 from pluralign.tasks import DEBATE, TASKS
 
 logger = get_logger(__name__)
 
-DEFAULT_BACKEND = "embedding:all-MiniLM-L6-v2"
 METHODS = ("sft", "dpo", "grpo", "rloo", "reward")
 TINY_PREFIX = "tiny:"
 # `sft_targets: proportional`: reference summaries made from synthetic debates' ground truth
@@ -109,7 +109,7 @@ class RewardsSection:
     # reward-model folder (TRL scores with it), or a dotted path to your own TRL reward function.
     funcs: list = field(default_factory=list)
     weights: list | None = None  # one per func (default 1.0 each); TRL's reward_weights
-    backend: str = DEFAULT_BACKEND  # the scoring backend of the built-in rewards
+    backend: str = DEFAULT_SPEC  # the scoring backend of the built-in rewards
     options: dict = field(default_factory=dict)  # {func name: {setting: value}} for built-in rewards
     # Deprecated (pluralign 0.1): read and turned into funcs/weights/options, with a note.
     pluralism: float | None = None
