@@ -622,7 +622,7 @@ def add_fit_commands(commands) -> None:
     p.set_defaults(func=cmd_fit_cross_encoder)
     p = fit_cmds.add_parser("fidelity", help="fit the fidelity head (stance model, adequacy heads, operating point, "
                                              "topicality ramps; docs/design.md §5) and write it as .npz")
-    p.add_argument("--backend", default=DEFAULT_BACKEND, help="the backend whose embeddings the head reads")
+    p.add_argument("--backend", default=DEFAULT_SPEC, help="the backend whose embeddings the head reads")
     p.add_argument("--data", default=None, help="the data folder with mqm/, polis/raw/, deliberationbank/, fidelity/ "
                                                 "(default: data/ of this checkout)")
     p.add_argument("--out", default=None, metavar="FILE",

@@ -177,14 +177,14 @@ def test_a_backend_without_weights_says_how_to_fit_them():
         FidelityScorer(Other())
 
 
-def test_nli_backend_reads_minilm_weights(tiny_classifier):
-    from pluralign.rewards.backends import NLIBackend
+def test_nli_backend_reads_the_default_backends_weights(tiny_classifier):
+    from pluralign.rewards.backends import DEFAULT_SPEC, NLIBackend
 
-    scorer = FidelityScorer(NLIBackend(str(tiny_classifier)))  # its embeddings are MiniLM's
+    scorer = FidelityScorer(NLIBackend(str(tiny_classifier)))  # its embeddings are the default backend's
     case = CASES["en-fr"]
     results = scorer.score(fc.case_item(case), [case["faithful"][0], case["distorted"]["untranslated"]])
     assert parse_signature(results[0]["signature"])["backend"] == f"nli:{tiny_classifier}"
-    assert scorer.model.backend == MINILM and results[1]["fidelity"] < 0.1
+    assert scorer.model.backend == DEFAULT_SPEC and results[1]["fidelity"] < 0.1
 
 
 def test_score_batch_matches_per_item_scores_in_order(minilm):
@@ -198,7 +198,7 @@ def test_score_batch_matches_per_item_scores_in_order(minilm):
         minilm.score_batch([fc.case_item(CASES["de-en"])], [])
 
 
-def test_trl_reward_reads_the_rewrite_dataset_columns(minilm):
+def test_trl_reward_reads_the_rewrite_dataset_columns():
     from pluralign.data.tasks import build_rewrite_dataset
     from pluralign.rewards.adapters import fidelity_reward, make_fidelity_reward
 
@@ -209,7 +209,8 @@ def test_trl_reward_reads_the_rewrite_dataset_columns(minilm):
     columns = {key: [row[key] for row in rows] for key in dataset.column_names if key != "prompt"}
     completions = [[{"role": "assistant", "content": t}] for t in texts]
     rewards = fidelity_reward([row["prompt"] for row in rows], completions, **columns)
-    expected = [minilm.score(fc.case_item(CASES[n]), [t])[0]["fidelity"] for n, t in zip(names, texts, strict=True)]
+    default = FidelityScorer()  # the reward's backend: the default one
+    expected = [default.score(fc.case_item(CASES[n]), [t])[0]["fidelity"] for n, t in zip(names, texts, strict=True)]
     assert rewards == pytest.approx(expected)
     assert rewards[0] > rewards[1]
     strict = make_fidelity_reward(language_penalty=1.0)
