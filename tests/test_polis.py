@@ -98,7 +98,7 @@ FULL_VOTES = [
 ]
 
 
-def test_full_export_keeps_every_group_assignment():
+def test_item_11_full_export_keeps_every_group_assignment():
     debate, report = load_polis(FIXTURES / "full")
     assert check_debate(debate) == []
     assert debate["votes"] == FULL_VOTES
@@ -148,7 +148,7 @@ def test_text_groups_work_on_any_script_and_need_shared_text():
     ("cut-votes", r"cut-votes/votes\.csv:10: vote: the row has 4 fields, the header 5; the file looks cut short"),
     ("latin1", r"latin1/comments\.csv:2: comment-body: bytes are not UTF-8 \(byte 0xe9"),
 ])
-def test_damaged_exports_give_one_located_error(tmp_path, capsys, folder, where):
+def test_item_11_damaged_exports_give_one_located_error(tmp_path, capsys, folder, where):
     with pytest.raises(DataError, match=where):
         load_polis(FIXTURES / folder)
     out = tmp_path / "debate.jsonl"

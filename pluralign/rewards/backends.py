@@ -305,13 +305,21 @@ class CrossEncoderBackend(Backend):
 
     `score_pairs(firsts, seconds)` gives its raw scores, batched and cached by pair; `sha256` names
     its weights in signatures. It answers the representation score only: `support` raises, and
-    `embed` (opinion groups, the guards) is the default backend's."""
+    `embed` (opinion groups, the guards) is the default backend's.
 
-    def __init__(self, model: str, batch_size: int = 32, max_length: int = 512):
+    It reads pairs cut to the length it was trained on (`max_length` in the folder's pluralign.json,
+    else 512): a model fine-tuned on the first 256 tokens of each summary and then shown whole ones
+    reads length it never saw (on DeliberationBank that turned its A/B accuracy below chance)."""
+
+    def __init__(self, model: str, batch_size: int = 32, max_length: int | None = None):
+        import json
+
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         set_torch_threads()
-        self.spec, self.batch_size, self.max_length = f"cross:{model}", batch_size, max_length
+        record = Path(model) / "pluralign.json"
+        trained = json.loads(record.read_text(encoding="utf-8")).get("max_length") if record.is_file() else None
+        self.spec, self.batch_size, self.max_length = f"cross:{model}", batch_size, max_length or trained or 512
         weights = sorted(Path(model).glob("*.safetensors")) if Path(model).is_dir() else []
         if not weights:
             raise UsageError(f"cross:{model}: no *.safetensors weights there; give the output folder of "

@@ -40,13 +40,8 @@ from pluralign.rewards.pluralism import (
     attribution,
     coverage,
     debate_key,
-    deficit_mass,
-    elasticity,
-    group_coverage,
+    debate_metrics,
     index_debate,
-    jr_violations,
-    utilities,
-    welfare,
 )
 from pluralign.rewards.rubric import ITEMS_PER_REQUEST, numbered, question, rubric_hash
 from pluralign.rewards.stance import is_flip
@@ -60,10 +55,6 @@ FIDELITY_WEIGHTS = {"meaning": 0.4, "stance": 0.35, "intensity": 0.25}
 def text_language(text: str) -> str:
     probabilities = G.language_probabilities(text)
     return max(probabilities, key=probabilities.get) if probabilities else "en"
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None or not np.isfinite(value) else round(float(value), 6)
 
 
 class JudgeRepresentationScorer:
@@ -174,32 +165,8 @@ class JudgePluralismScorer:
 
     def metrics(self, index, cov: np.ndarray, a: np.ndarray) -> dict:
         """The default scorer's metrics, from the judge's comment coverage `cov` and sentence ratings `a`."""
-        n_groups = len(index.group_names)
-        u = utilities(cov, index.approvals)
-        grouped = index.member_group >= 0
-        g_cov = group_coverage(u[grouped], index.member_group[grouped], n_groups)
-        scored = ~np.isnan(g_cov)
-        s, t = index.group_share, attribution(a, index.profiles, self.threshold, self.tie_margin)
-        minority = scored & (s < 1.0 / max(n_groups, 1))
-        return {
-            "min_group_coverage": _round(g_cov[scored].min()) if scored.any() else 0.0,
-            "coverage": _round((g_cov[scored] >= self.threshold).mean()) if scored.any() else 0.0,
-            "minority_recall": _round((g_cov[minority] >= self.threshold).mean()) if minority.any() else None,
-            "deficit_mass": _round(deficit_mass(s, t)),
-            "elasticity": _round(elasticity(s, t)),
-            "jr_violations": jr_violations(u, index.approvals, cov, a.shape[0], self.threshold),
-            "welfare_mean": _round(welfare(u, 0)),
-            "welfare_nash": _round(welfare(u, 1)),
-            "welfare_min": _round(welfare(u, np.inf)),
-            "comment_coverage": _round(cov.mean()) if len(cov) else 0.0,
-            "group_coverage": {g: _round(v) for g, v in zip(index.group_names, g_cov, strict=True)},
-            "group_share": {g: _round(v) for g, v in zip(index.group_names, s, strict=True)},
-            "summary_share": {g: _round(v) for g, v in zip(index.group_names, t, strict=True)},
-            "n_sentences": int(a.shape[0]),
-            "n_participants": int(len(u)),
-            "n_unscored": index.n_unscored,
-            "group_source": index.group_source,
-        }
+        attributed = attribution(a, index.profiles, self.threshold, self.tie_margin)
+        return debate_metrics(index, cov, attributed, a.shape[0], self.threshold)
 
     def guard_values(self, index, summary: str, vectors: np.ndarray | None) -> dict:
         """The default scorer's guards (docs/design.md §7): the judge does not replace them."""

@@ -273,6 +273,38 @@ def _json_float(value: float | None, digits: int = 6) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), digits)
 
 
+def debate_metrics(index: DebateIndex, cov: np.ndarray, attributed: np.ndarray, n_sentences: int,
+                   threshold: float) -> dict:
+    """The metrics of one summary (docs/design.md §4), from each comment's coverage `cov` and each group's
+    share of the summary `attributed`: every scorer of the pluralism family reports these."""
+    n_groups = len(index.group_names)
+    u = utilities(cov, index.approvals)
+    grouped = index.member_group >= 0
+    g_cov = group_coverage(u[grouped], index.member_group[grouped], n_groups)
+    scored = ~np.isnan(g_cov)
+    s, t = index.group_share, attributed
+    minority = scored & (s < 1.0 / max(n_groups, 1))
+    return {
+        "min_group_coverage": _json_float(g_cov[scored].min()) if scored.any() else 0.0,
+        "coverage": _json_float((g_cov[scored] >= threshold).mean()) if scored.any() else 0.0,
+        "minority_recall": _json_float((g_cov[minority] >= threshold).mean()) if minority.any() else None,
+        "deficit_mass": _json_float(deficit_mass(s, t)),
+        "elasticity": _json_float(elasticity(s, t)),
+        "jr_violations": jr_violations(u, index.approvals, cov, n_sentences, threshold),
+        "welfare_mean": _json_float(welfare(u, 0)),
+        "welfare_nash": _json_float(welfare(u, 1)),
+        "welfare_min": _json_float(welfare(u, np.inf)),
+        "comment_coverage": _json_float(cov.mean()) if len(cov) else 0.0,
+        "group_coverage": {g: _json_float(v) for g, v in zip(index.group_names, g_cov, strict=True)},
+        "group_share": {g: _json_float(v) for g, v in zip(index.group_names, s, strict=True)},
+        "summary_share": {g: _json_float(v) for g, v in zip(index.group_names, t, strict=True)},
+        "n_sentences": int(n_sentences),
+        "n_participants": int(len(u)),
+        "n_unscored": index.n_unscored,
+        "group_source": index.group_source,
+    }
+
+
 class PluralismScorer:
     """Scores summaries of one debate at a time, in one batch; the debate side is cached."""
 
@@ -354,33 +386,8 @@ class PluralismScorer:
         return sum(w * parts[k] for k, w in self.weights.items()) / sum(self.weights.values())
 
     def metrics(self, index: DebateIndex, a: np.ndarray, z: np.ndarray, against: np.ndarray) -> dict:
-        n_groups = len(index.group_names)
-        cov = coverage(a)
-        u = utilities(cov, index.approvals)
-        grouped = index.member_group >= 0
-        g_cov = group_coverage(u[grouped], index.member_group[grouped], n_groups)
-        scored = ~np.isnan(g_cov)
-        s, t = index.group_share, shared_attribution(a, z, against, index.profiles, self.sharpness)
-        minority = scored & (s < 1.0 / max(n_groups, 1))
-        return {
-            "min_group_coverage": _json_float(g_cov[scored].min()) if scored.any() else 0.0,
-            "coverage": _json_float((g_cov[scored] >= self.threshold).mean()) if scored.any() else 0.0,
-            "minority_recall": _json_float((g_cov[minority] >= self.threshold).mean()) if minority.any() else None,
-            "deficit_mass": _json_float(deficit_mass(s, t)),
-            "elasticity": _json_float(elasticity(s, t)),
-            "jr_violations": jr_violations(u, index.approvals, cov, a.shape[0], self.threshold),
-            "welfare_mean": _json_float(welfare(u, 0)),
-            "welfare_nash": _json_float(welfare(u, 1)),
-            "welfare_min": _json_float(welfare(u, np.inf)),
-            "comment_coverage": _json_float(cov.mean()) if len(cov) else 0.0,
-            "group_coverage": {g: _json_float(v) for g, v in zip(index.group_names, g_cov, strict=True)},
-            "group_share": {g: _json_float(v) for g, v in zip(index.group_names, s, strict=True)},
-            "summary_share": {g: _json_float(v) for g, v in zip(index.group_names, t, strict=True)},
-            "n_sentences": int(a.shape[0]),
-            "n_participants": int(len(u)),
-            "n_unscored": index.n_unscored,
-            "group_source": index.group_source,
-        }
+        attributed = shared_attribution(a, z, against, index.profiles, self.sharpness)
+        return debate_metrics(index, coverage(a), attributed, a.shape[0], self.threshold)
 
     def guard_values(self, index: DebateIndex, summary: str, vectors: np.ndarray | None, topic: np.ndarray) -> dict:
         if vectors is None or not len(vectors):

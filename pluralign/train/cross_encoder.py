@@ -146,13 +146,13 @@ def mixed_loss(alpha: float):
     return loss
 
 
-def holdout_metrics(model_dir: str, bank, topic: str) -> dict:
+def holdout_metrics(model_dir: str, bank, topic: str, max_length: int) -> dict:
     """Pearson, Spearman and pairwise accuracy of the trained model on a topic it did not see."""
     from pluralign.rewards.backends import CrossEncoderBackend
     from pluralign.rewards.cross_encoder import CrossRepresentationScorer
     from pluralign.rewards.fit import metrics
 
-    scorer = CrossRepresentationScorer(CrossEncoderBackend(model_dir))
+    scorer = CrossRepresentationScorer(CrossEncoderBackend(model_dir, max_length=max_length))  # as trained
     held = [j for j in bank.judgments if j["topic"] == topic]
     chosen = [j for j in held if j["y"] is not None]
     ratings = scorer.score([{**j, "summary": j["a"]} for j in held])
@@ -197,7 +197,7 @@ def train_cross_encoder(recipe: CrossRecipe) -> dict:
         trainer.save_model(recipe.output_dir)
         tokenizer.save_pretrained(recipe.output_dir)
         if recipe.data.holdout_topic is not None:
-            record["holdout"] = holdout_metrics(recipe.output_dir, bank, recipe.data.holdout_topic)
+            record["holdout"] = holdout_metrics(recipe.output_dir, bank, recipe.data.holdout_topic, recipe.max_length)
             log.info("held-out %s: %s", recipe.data.holdout_topic, record["holdout"])
         (Path(recipe.output_dir) / "pluralign.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return record
