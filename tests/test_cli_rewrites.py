@@ -39,11 +39,12 @@ def test_scores_every_line_in_order(files):
     assert [(r["id"], r["model"], r["output"]) for r in lines] == [(o["id"], o["model"], o["output"]) for o in OUTPUTS]
     for line in lines:
         assert 0.0 <= line["fidelity"] <= 1.0
-        assert {"stance_source", "stance_output", "intensity_drift", "additions", "omissions", "flip",
-                "language_ok"} <= set(line["metrics"])
+        assert {"stance_source", "stance_output", "intensity_drift", "meaning", "stance_preservation", "p_same",
+                "flip", "language_ok"} <= set(line["metrics"])
         assert line["signature"].startswith("pluralign:") and "scorer:fidelity" in line["signature"]
     faithful_reformulation, faithful_translation, flipped, untranslated = lines
-    assert faithful_reformulation["fidelity"] > flipped["fidelity"] and flipped["metrics"]["flip"]
+    assert faithful_reformulation["fidelity"] > flipped["fidelity"]
+    assert flipped["metrics"]["p_flipped"] > 10 * faithful_reformulation["metrics"]["p_flipped"]
     assert faithful_translation["fidelity"] > untranslated["fidelity"]
     assert not untranslated["metrics"]["language_ok"]
     report = json.loads(disparity.read_text(encoding="utf-8"))

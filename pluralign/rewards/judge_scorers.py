@@ -18,10 +18,10 @@ judge in one `ask`, so a served judge answers them concurrently.
 - **Fidelity** (docs/design.md §5) with the `fidelity` rubric: the stance of source and output
   toward the question (1-5, mapped to [-1, 1]), the output's intensity against the source (1-5,
   3 = as strong, mapped to a drift in [-1, 1]), additions and omissions (0-4, mapped to [0, 1]).
-  meaning = 1 - (additions + omissions) / 2; then the default scorer's weighted mean, flip and
-  language penalties, and guards (empty, repetition, copying for translations). A judge reads
-  meaning across languages, so `threshold` and `cross_lingual` (settings of the support
-  alignment) do not apply.
+  meaning = 1 - (additions + omissions) / 2; then a weighted mean of meaning, stance kept and
+  intensity kept (FIDELITY_WEIGHTS), the flip and language penalties, and guards (empty,
+  repetition, copying for translations). `threshold` and `cross_lingual`, settings of pluralign
+  0.1's support alignment, are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import numpy as np
 from pluralign.errors import UsageError
 from pluralign.rewards import guards as G
 from pluralign.rewards.backends import LRU
-from pluralign.rewards.fidelity import DEFAULT_WEIGHTS
 from pluralign.rewards.pluralism import (
     THRESHOLD,
     TIE_MARGIN,
@@ -48,6 +47,9 @@ from pluralign.rewards.rubric import ITEMS_PER_REQUEST, numbered, question, rubr
 from pluralign.rewards.stance import is_flip
 from pluralign.rewards.text import split_sentences
 from pluralign.signature import make_signature
+
+# The judge's fidelity: a weighted mean of what the rubric asks (meaning, stance kept, intensity kept).
+FIDELITY_WEIGHTS = {"meaning": 0.4, "stance": 0.35, "intensity": 0.25}
 
 
 def text_language(text: str) -> str:
@@ -191,9 +193,9 @@ class JudgeFidelityScorer:
                  guard_settings: G.GuardSettings = G.DEFAULT_GUARDS, threshold: float | None = None,
                  cross_lingual: bool | None = None):
         self.backend, self.judge = backend, backend.judge
-        self.weights = dict(weights or DEFAULT_WEIGHTS)
-        if set(self.weights) != set(DEFAULT_WEIGHTS) or min(self.weights.values()) < 0 or sum(self.weights.values()) <= 0:
-            raise UsageError(f"weights must give {sorted(DEFAULT_WEIGHTS)} as non-negative numbers, got {weights}")
+        self.weights = dict(weights or FIDELITY_WEIGHTS)
+        if set(self.weights) != set(FIDELITY_WEIGHTS) or min(self.weights.values()) < 0 or sum(self.weights.values()) <= 0:
+            raise UsageError(f"weights must give {sorted(FIDELITY_WEIGHTS)} as non-negative numbers, got {weights}")
         self.flip_margin, self.flip_penalty, self.language_penalty = flip_margin, flip_penalty, language_penalty
         self.guard_settings = guard_settings
         self.signature = make_signature(
