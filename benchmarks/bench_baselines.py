@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results import write_section  # noqa: E402
 from pluralign.eval.baselines import BASELINES  # noqa: E402
 from pluralign.eval.run import run_eval  # noqa: E402
-from pluralign.rewards.backends import get_backend  # noqa: E402
+from pluralign.rewards.backends import DEFAULT_SPEC, get_backend  # noqa: E402
 
 SUITE = "pluralign-bench-v1"
 SECTION = "pluralign-bench baselines"
@@ -96,7 +96,7 @@ def update_readme(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated (default: all)")
-    parser.add_argument("--backend", default="embedding:all-MiniLM-L6-v2")
+    parser.add_argument("--backend", default=DEFAULT_SPEC)
     parser.add_argument("--out", default="runs/bench-baselines", help="folder for the reports")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
     args = parser.parse_args()
@@ -112,7 +112,7 @@ def main() -> None:
         print(f"{name}: {seconds[name]:.0f}s", flush=True)
     command = "python benchmarks/bench_baselines.py" + ("" if args.baselines == ",".join(BASELINES) else
                                                         f" --baselines {args.baselines}")
-    if args.backend != "embedding:all-MiniLM-L6-v2":
+    if args.backend != DEFAULT_SPEC:
         command += f" --backend {args.backend}"
     text = markdown(reports, seconds, args.backend, command)
     write_section(SECTION, text)
