@@ -145,11 +145,7 @@ def main() -> None:
         "1-5 rating, acc = pairwise accuracy on their A/B choices (ties count half). SE per topic ≈ 0.045 (r), "
         "0.027 (acc). Targets of issue #11: pooled r ≥ 0.35 and acc ≥ 0.62, and above 0.17 / 0.52 on every topic.\n\n"
         + table(rows)
-        + "\n\nThe fine-tuned cross-encoder (`recipes/judge/representation-cross-encoder.yaml`) is **not measured here**: "
-          "a full epoch over four topics is about 40 minutes per fold on these 2 CPU cores at best. On a GPU, once per "
-          "topic: `accelerate launch -m pluralign.cli fit cross-encoder judge/representation-cross-encoder "
-          "model.name_or_path=microsoft/mdeberta-v3-base training.bf16=true data.holdout_topic=TOPIC output_dir=DIR`; "
-          "each run writes its held-out r, ρ and pairwise accuracy to `DIR/pluralign.json`.\n\n"
+        + "\n\nThe fine-tuned cross-encoder (`recipes/judge/representation-cross-encoder.yaml`) is measured apart, by `benchmarks/bench_cross_encoder.py` (section \"Representation vs people: cross-encoder\"): on these 2 CPU cores only with a reduced budget. On a GPU, once per topic: `accelerate launch -m pluralign.cli fit cross-encoder judge/representation-cross-encoder model.name_or_path=microsoft/mdeberta-v3-base training.bf16=true data.holdout_topic=TOPIC output_dir=DIR`; each run writes its held-out r, ρ and pairwise accuracy to `DIR/pluralign.json`.\n\n"
         + "Seconds per backend (embedding every text once, five folds): "
         + ", ".join(f"`{s}` {t:.0f}" for s, t in seconds.items()) + "."
     )
