@@ -164,6 +164,21 @@ def test_full_output_reads_the_person_content_output_does_not(scorer):
     assert fields["output"] == "content" and fields["head"] == f"head/1@{content.head.sha256[:12]}"
 
 
+def test_a_refitted_head_changes_the_signature(scorer, tmp_path):
+    """Two reports scored by different heads must never compare silently: the signature names the file's sha256."""
+    import json
+
+    from pluralign.rewards.representation import head_file
+
+    data = json.loads(head_file(scorer.backend.spec).read_text())
+    data["w"] = [round(w * 1.01, 6) for w in data["w"]]
+    other = tmp_path / "head.json"
+    other.write_text(json.dumps(data))
+    refitted = RepresentationScorer(scorer.backend, head=str(other))
+    assert parse_signature(refitted.signature)["head"] != parse_signature(scorer.signature)["head"]
+    assert parse_signature(refitted.signature)["head"].startswith("head/1@")
+
+
 def test_a_backend_without_a_head_is_refused_with_how_to_fit_one():
     with pytest.raises(UsageError, match="pluralign fit representation --backend lexical"):
         RepresentationScorer("lexical")
