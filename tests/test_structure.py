@@ -77,3 +77,18 @@ def test_every_subpackage_and_the_recipes_ship_in_the_wheel():
     from pluralign.resources import configs_folder, recipes_folder
 
     assert recipes_folder() == ROOT / "recipes" and (configs_folder() / "accelerate" / "zero3.yaml").is_file()
+
+
+def test_every_data_file_of_the_package_ships_in_the_wheel():
+    """A file the package reads at run time (heads, rubrics, suites) must match a package-data glob, or an
+    installed pluralign (not a checkout) fails on it."""
+    import fnmatch
+
+    import tomllib
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["pluralign"]
+    package = ROOT / "pluralign"
+    data = [p.relative_to(package).as_posix() for p in package.rglob("*")
+            if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts]
+    unshipped = [f for f in data if not any(fnmatch.fnmatch(f, g) for g in globs)]
+    assert data and not unshipped, f"add these to [tool.setuptools.package-data] in pyproject.toml: {unshipped}"
