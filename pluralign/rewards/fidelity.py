@@ -194,8 +194,8 @@ def _measures(result: dict, measures: Sequence[str]) -> dict[str, float]:
 
 def _facet(rows: list[tuple[str, dict[str, float]]], measures: Sequence[str]) -> dict:
     by_value: dict[str, list[dict[str, float]]] = defaultdict(list)
-    for value, measures in rows:
-        by_value[value].append(measures)
+    for value, row in rows:
+        by_value[value].append(row)
     values = {
         value: {"count": len(ms), "means": {m: float(np.mean([x[m] for x in ms])) for m in measures}}
         for value, ms in sorted(by_value.items())
