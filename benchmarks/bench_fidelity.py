@@ -22,6 +22,7 @@ fidelity` keeps them); writes its section of RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -77,7 +78,7 @@ def old_scores(spec: str, jobs: list[tuple[dict, list[str]]], embed) -> list[lis
     except (OSError, subprocess.CalledProcessError):
         return None
     folder = tempfile.mkdtemp(prefix="pluralign-old-")
-    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
     # The texts it embeds (sources, outputs, their sentences), from `embed`'s cache: the same vectors.
     texts = list(dict.fromkeys(t for item, outs in jobs for x in [item["source"], *outs] for t in [x, *sentences_of(x)]))
