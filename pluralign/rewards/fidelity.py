@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pluralign.errors import UsageError
 from pluralign.log import get_logger
 from pluralign.rewards import guards
 from pluralign.rewards.backends import DEFAULT_SPEC, LRU, Backend, get_backend
@@ -111,7 +112,7 @@ class FidelityScorer:
         """One score per (item, output) pair, in order: every text embedded in one backend call,
         then each item's outputs scored together (items are matched by id)."""
         if len(items) != len(outputs):
-            raise ValueError(f"score_batch: {len(items)} items but {len(outputs)} outputs; pass one item per output")
+            raise UsageError(f"score_batch: {len(items)} items but {len(outputs)} outputs; pass one item per output")
         by_item: dict[str, list[int]] = defaultdict(list)
         for i, item in enumerate(items):
             by_item[item["id"]].append(i)
@@ -220,7 +221,7 @@ def fidelity_disparity(items: Sequence[dict], results: Sequence[dict], margin: f
     Measures a scorer does not report (an LLM judge gives no `p_same`) are left out.
     """
     if len(items) != len(results):
-        raise ValueError(f"fidelity_disparity: {len(items)} items but {len(results)} results; pass one item per result")
+        raise UsageError(f"fidelity_disparity: {len(items)} items but {len(results)} results; pass one item per result")
     measures = [m for m in DISPARITY_MEASURES if m == "fidelity" or all(m in r["metrics"] for r in results)]
     rows = [(item, _measures(result, measures), result["metrics"]["stance_source"])
             for item, result in zip(items, results, strict=True)]

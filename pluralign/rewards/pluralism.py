@@ -334,10 +334,14 @@ class PluralismScorer:
             self.debates.put(key, cached)
         return cached
 
+    def z_scores(self, index: DebateIndex, sim: np.ndarray) -> np.ndarray:
+        """z(s, c) from the sentences' similarities to the comments (L x C), question removed."""
+        return debate_z(sim, index.spread)
+
     def expression_matrix(self, index: DebateIndex, sentences: list[str]) -> tuple[np.ndarray, ...]:
         """a(s, c), z(s, c) and `against` (s states the side opposite to c's) for sentences of any
         number of summaries against one debate: one embedding call for the whole batch."""
-        z = debate_z(off_question(self.backend.embed(sentences), index.question) @ index.vectors.T, index.spread)
+        z = self.z_scores(index, off_question(self.backend.embed(sentences), index.question) @ index.vectors.T)
         cues = np.array([cue_stance(s) for s in sentences])
         against = (np.sign(index.sides)[None, :] * cues[:, None] < -CLEAR) & (np.abs(index.sides) > CLEAR)[None, :]
         quality = np.array([G.statement_quality(s, self.guards.function_target) for s in sentences])
