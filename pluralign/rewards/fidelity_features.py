@@ -8,8 +8,8 @@ output sentence's best source sentence: the addition view; the positional diagon
 counts match), their means and minima; the sentence-count difference; the length shortfall and
 excess of r = log(len out / len src) minus the language pair's expected r (`length_norm`, measured
 on human translations); the source's numbers kept, numbers added; across languages, the share of
-output words copied from the source (left untranslated). Each has a sign (ADEQUACY_SIGNS) that the
-fit must respect.
+output words copied from the source (left untranslated). Each has a sign (ADEQUACY_SIGNS_BY_HEAD)
+that the fit must respect.
 
 **Stance** (which way did the text move?), per (source, output, question): the unit vector of
 e(output) - e(source), the projections of both texts on the axis e("I support: Q") - e("I oppose:
@@ -62,6 +62,11 @@ ADEQUACY_FEATURES = (
 ADEQUACY_SIGNS = {"cos_paragraph": 1, "fwd_mean": 1, "fwd_min": 1, "bwd_mean": 1, "bwd_min": 1, "diag_mean": 1,
                   "diag_min": 1, "count_diff": -1, "len_shortfall": -1, "len_excess": -1, "numbers_kept": 1,
                   "numbers_added": -1, "copied_cross": -1, "cross_lingual": 0}
+# Per head. A translation renders everything, so a shortfall against the language pair's expected
+# length reads as an omission (MT's commonest error). A reformulation may say the same in fewer
+# words: there the shortfall gets no weight, and omissions are left to the sentence-aligned
+# cosines (a source sentence with no counterpart lowers fwd_min and fwd_mean).
+ADEQUACY_SIGNS_BY_HEAD = {"across": ADEQUACY_SIGNS, "within": {**ADEQUACY_SIGNS, "len_shortfall": 0}}
 
 
 def adequacy_texts(source: str, output: str) -> list[str]:

@@ -10,7 +10,8 @@ The same code, grids and policy for every backend; from the repository's data on
 2. **Adequacy heads** on the MQM judgments: `across` on the English paragraph against its German
    outputs, `within` on the human reference against the other outputs. Each is a linear ranker
    fitted on pairs of outputs of one source (the better-judged one must score higher), every
-   weight held to the sign of `fidelity_features.ADEQUACY_SIGNS`, C by pairwise accuracy with whole
+   weight held to its head's sign (`fidelity_features.ADEQUACY_SIGNS_BY_HEAD`: no weight on a
+   length shortfall within one language, where a reformulation may be concise), C by pairwise accuracy with whole
    documents held out; then a logistic calibration against t = exp(-mqm / (5 x source sentences)),
    so adequacy 0.82 is about one minor meaning error per sentence.
 3. **Operating point** of the stance model, per head: an offset on the `same` logit such that a
@@ -53,6 +54,7 @@ from pluralign.log import get_logger
 from pluralign.rewards.fidelity_features import (
     ADEQUACY_FEATURES,
     ADEQUACY_SIGNS,
+    ADEQUACY_SIGNS_BY_HEAD,
     STANCE_SCALARS,
     adequacy_features,
     adequacy_texts,
@@ -150,11 +152,11 @@ def _pair_differences(X, groups, mqm):
     return np.asarray(diffs), np.asarray(labels)
 
 
-def _sign_bounds():
-    return [{1: (0, None), -1: (None, 0), 0: (0, 0)}[ADEQUACY_SIGNS[name]] for name in ADEQUACY_FEATURES]
+def _sign_bounds(signs: dict[str, int]):
+    return [{1: (0, None), -1: (None, 0), 0: (0, 0)}[signs[name]] for name in ADEQUACY_FEATURES]
 
 
-def _fit_ranker(X, t, groups, mqm, C) -> tuple[np.ndarray, float]:
+def _fit_ranker(X, t, groups, mqm, C, signs: dict[str, int]) -> tuple[np.ndarray, float]:
     """Sign-constrained pairwise logistic ranker (L-BFGS-B), then t ~ sigmoid(a s + b) on its score s."""
     from scipy.optimize import minimize
     from sklearn.linear_model import LogisticRegression
@@ -168,7 +170,7 @@ def _fit_ranker(X, t, groups, mqm, C) -> tuple[np.ndarray, float]:
         grad = -(D.T @ (s_sign * (1.0 - 1.0 / (1.0 + np.exp(-z))))) + w / C
         return np.logaddexp(0.0, -z).sum() + w @ w / (2 * C), grad
 
-    w = minimize(loss, np.zeros(D.shape[1]), jac=True, method="L-BFGS-B", bounds=_sign_bounds(),
+    w = minimize(loss, np.zeros(D.shape[1]), jac=True, method="L-BFGS-B", bounds=_sign_bounds(signs),
                  options={"maxiter": 2000}).x / scale
     s = X @ w
     calibration = LogisticRegression(C=1e4, max_iter=2000).fit(
@@ -179,8 +181,10 @@ def _fit_ranker(X, t, groups, mqm, C) -> tuple[np.ndarray, float]:
     return w * a, b
 
 
-def fit_adequacy(X: np.ndarray, rows: list[dict], seed: int = 0, folds: int = 3) -> tuple[np.ndarray, float, dict]:
-    """(coef, intercept, {C, inner-CV pairwise accuracy per C}); C chosen with documents held out."""
+def fit_adequacy(X: np.ndarray, rows: list[dict], seed: int = 0, folds: int = 3,
+                 signs: dict[str, int] = ADEQUACY_SIGNS) -> tuple[np.ndarray, float, dict]:
+    """(coef, intercept, {C, inner-CV pairwise accuracy per C}); C chosen with documents held out,
+    every weight held to its sign in `signs` (a head's, ADEQUACY_SIGNS_BY_HEAD)."""
     t = np.array([adequacy_target(r) for r in rows])
     groups = [r["group"] for r in rows]
     mqm = np.array([r["mqm"] for r in rows])
@@ -190,11 +194,11 @@ def fit_adequacy(X: np.ndarray, rows: list[dict], seed: int = 0, folds: int = 3)
         accuracy = []
         for test in split:
             train = np.setdiff1d(np.arange(len(rows)), test)
-            coef, intercept = _fit_ranker(X[train], t[train], [groups[i] for i in train], mqm[train], C)
+            coef, intercept = _fit_ranker(X[train], t[train], [groups[i] for i in train], mqm[train], C, signs)
             accuracy.append(pairwise_accuracy([groups[i] for i in test], mqm[test], X[test] @ coef + intercept))
         scores[C] = round(float(np.mean(accuracy)), 4)
     best = max(scores, key=scores.get)
-    coef, intercept = _fit_ranker(X, t, groups, mqm, best)
+    coef, intercept = _fit_ranker(X, t, groups, mqm, best, signs)
     return coef, intercept, {"C": best, "inner_cv_pairwise": scores}
 
 
@@ -401,7 +405,8 @@ def fit_fidelity(spec: str, data: str | Path | None = None, out: str | Path | No
     adequacy, adequacy_info = {}, {}
     for head, setting in (("across", "cross"), ("within", "within")):
         rows = fidelity_data.mqm_rows(items, outputs, setting)
-        coef, intercept, adequacy_info[head] = fit_adequacy(adequacy_matrix(embed, rows, length_norm), rows, seed)
+        coef, intercept, adequacy_info[head] = fit_adequacy(adequacy_matrix(embed, rows, length_norm), rows, seed,
+                                                            signs=ADEQUACY_SIGNS_BY_HEAD[head])
         adequacy[head] = (coef, intercept)
         logger.info(f"adequacy[{head}]: C={adequacy_info[head]['C']}, held-out-document pairwise accuracy "
                     f"{adequacy_info[head]['inner_cv_pairwise']}")
@@ -427,6 +432,7 @@ def fit_fidelity(spec: str, data: str | Path | None = None, out: str | Path | No
     meta = {
         "backend": spec, "dim": int(X.shape[1] - len(STANCE_SCALARS)), "pluralign": __version__,
         "stance_scalars": list(STANCE_SCALARS), "adequacy_features": list(ADEQUACY_FEATURES),
+        "adequacy_signs": ADEQUACY_SIGNS_BY_HEAD,
         "length_norm": length_norm, "topicality": topicality, "calibration": calibration,
         "fit": {"command": f"pluralign fit fidelity --backend {spec}", "seed": seed, "stance_C": C,
                 "stance_cv_log_loss": losses, "adequacy": adequacy_info,
