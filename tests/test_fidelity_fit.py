@@ -89,44 +89,41 @@ def test_light_normalisation_keeps_the_words():
     assert fidelity_fit.light_normalisation("Ok!  then. no more cars") == "Ok! Then. No more cars."
 
 
-def test_the_adequacy_ranker_keeps_every_sign():
-    """A feature that MQM would reward with the wrong sign (here: the length excess, made to track
-    quality) gets no weight; the others keep theirs."""
-    rng = np.random.default_rng(0)
+def synthetic_mqm(seed: int, tracks_quality: dict) -> tuple[np.ndarray, list[dict]]:
+    """30 sources x 6 outputs of random quality, with noise features; `tracks_quality` maps a
+    feature to f(quality), added to it."""
+    rng = np.random.default_rng(seed)
     rows, X = [], []
     for source in range(30):
         for _ in range(6):
             quality = rng.normal()
             x = rng.normal(size=len(ADEQUACY_FEATURES)) * 0.1
-            x[ADEQUACY_FEATURES.index("cos_paragraph")] += quality
-            x[ADEQUACY_FEATURES.index("len_excess")] += quality  # "longer is better", forbidden
+            for name, f in tracks_quality.items():
+                x[ADEQUACY_FEATURES.index(name)] += f(quality)
             X.append(x)
             rows.append({"group": source, "doc": f"d{source % 6}", "mqm": float(round(-quality * 3)),
                          "item": {"source": "One sentence."}})
-    coef, _, info = fidelity_fit.fit_adequacy(np.array(X), rows)
+    return np.array(X), rows
+
+
+def test_the_adequacy_ranker_keeps_every_sign():
+    """A feature that MQM would reward with the wrong sign (here: the length excess, made to track
+    quality: "longer is better", forbidden) gets no weight; the others keep theirs."""
+    X, rows = synthetic_mqm(0, {"cos_paragraph": lambda q: q, "len_excess": lambda q: q})
+    coef, _, info = fidelity_fit.fit_adequacy(X, rows)
     signs = np.array([ADEQUACY_SIGNS[f] for f in ADEQUACY_FEATURES])
     assert np.all(coef * signs >= -1e-12) and coef[signs == 0].tolist() == [0.0]
     assert coef[ADEQUACY_FEATURES.index("len_excess")] == 0.0 and coef[ADEQUACY_FEATURES.index("cos_paragraph")] > 0
     assert info["C"] in fidelity_fit.C_ADEQUACY
 
 
-
 def test_only_the_translation_head_reads_a_shorter_output_as_an_omission():
     """Where shorter outputs are the worse ones (omissions), `across` learns a negative weight on the
     length shortfall; `within` (a reformulation may be concise) must give it none."""
-    rng = np.random.default_rng(1)
-    rows, X = [], []
-    for source in range(30):
-        for _ in range(6):
-            quality = rng.normal()
-            x = rng.normal(size=len(ADEQUACY_FEATURES)) * 0.1
-            x[ADEQUACY_FEATURES.index("len_shortfall")] += max(0.0, -quality)
-            X.append(x)
-            rows.append({"group": source, "doc": f"d{source % 6}", "mqm": float(round(-quality * 3)),
-                         "item": {"source": "One sentence."}})
+    X, rows = synthetic_mqm(1, {"len_shortfall": lambda q: max(0.0, -q)})
     shortfall = ADEQUACY_FEATURES.index("len_shortfall")
-    across, _, _ = fidelity_fit.fit_adequacy(np.array(X), rows, signs=ADEQUACY_SIGNS_BY_HEAD["across"])
-    within, _, _ = fidelity_fit.fit_adequacy(np.array(X), rows, signs=ADEQUACY_SIGNS_BY_HEAD["within"])
+    across, _, _ = fidelity_fit.fit_adequacy(X, rows, signs=ADEQUACY_SIGNS_BY_HEAD["across"])
+    within, _, _ = fidelity_fit.fit_adequacy(X, rows, signs=ADEQUACY_SIGNS_BY_HEAD["within"])
     assert across[shortfall] < 0 and within[shortfall] == 0.0
 
 
