@@ -41,7 +41,9 @@ LANGUAGES = ("en", "fr", "de")
 # Each held-out set, by file stem, and when it was first measured: the second set was written after
 # the first had been measured, so that the scorers meet cases nobody had looked at while designing.
 HELD_OUT_SETS = {"pluralism": "measured once the design was final",
-                 "pluralism-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival"}
+                 "pluralism-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival",
+                 "representation": "measured once the design was final",
+                 "representation-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival"}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -97,7 +99,7 @@ def pluralism_section(specs) -> str:
     old = module_at(OLD_SCORER, "pluralign/rewards/pluralism.py", "old_pluralism")
     sets = [("Development cases (tests/pluralism_cases.py)", dev)]
     for name, when in HELD_OUT_SETS.items():
-        if (HANDWRITTEN / f"{name}.jsonl").exists():
+        if name.startswith("pluralism") and (HANDWRITTEN / f"{name}.jsonl").exists():
             rows = read_jsonl(HANDWRITTEN / f"{name}.jsonl")
             sets.append((f"Held-out cases (tests/fixtures/handwritten/{name}.jsonl, {when})",
                          [(row, row["honest"], row["hacks"]) for row in rows]))
@@ -140,16 +142,19 @@ def representation_section(specs) -> str:
                     {"other_reasons": case["other_reasons"], "opposite": case["opposite"]}, comments))
         dev.append((f"dev-{language}", language, case["question"], case["opinion"], case["other_reasons"],
                     {"opposite (vs other reasons)": case["opposite"]}, comments))
-    held = []
-    for row in read_jsonl(HANDWRITTEN / "representation.jsonl"):
-        summaries = [row["represents"], *row["worse"].values()]
-        held.append((row["id"], row["language"], row["question"], row["opinion"], row["represents"], row["worse"],
-                     [s for text in summaries for s in split_sentences(text)]))
+    sets = [("Development cases (tests/test_representation.py): same side and reasons > other reasons > other side only", dev)]
+    for name, when in HELD_OUT_SETS.items():
+        if name.startswith("representation") and (HANDWRITTEN / f"{name}.jsonl").exists():
+            held = []
+            for row in read_jsonl(HANDWRITTEN / f"{name}.jsonl"):
+                summaries = [row["represents"], *row["worse"].values()]
+                held.append((row["id"], row["language"], row["question"], row["opinion"], row["represents"], row["worse"],
+                             [s for text in summaries for s in split_sentences(text)]))
+            sets.append((f"Held-out cases (tests/fixtures/handwritten/{name}.jsonl, {when}): the summary that represents "
+                         "the person above each worse one", held))
     old = module_at(OLD_SCORER, "pluralign/rewards/representation.py", "old_representation")
     sections = []
-    for title, cases in (("Development cases (tests/test_representation.py): same side and reasons > other reasons > other side only", dev),
-                         ("Held-out cases (tests/fixtures/handwritten/representation.jsonl, measured once the design was final): "
-                          "the summary that represents the person above each worse one", held)):
+    for title, cases in sets:
         results = {s: representation_outcomes(s, cases) for s in specs}
         if old is not None:  # the hand-built scorer before issue #11 (it reads no debate comments)
             results.update({f"{s}, before #11 ({OLD_SCORER})": representation_outcomes(s, cases, old) for s in specs})
