@@ -10,9 +10,10 @@ cosine similarity of source and output measured in the same run as the reference
    pairs and meaning cases written by hand before any fitting, and the test cases; and the
    generator's pairs, stance-model accuracy on whole conversations held out.
 3. **Held-out hand-written cases** (`tests/fixtures/handwritten/fidelity.jsonl`, 50 sources in
-   en/fr/de, written before any fitting, not looked at while designing; and `fidelity-b.jsonl`, a
-   second set written after the first was measured): does every faithful rewrite score above each
-   distortion of its source, by distortion, direction and tag.
+   en/fr/de, written before any fitting, not looked at while designing; and `fidelity-b/-c/-d.jsonl`,
+   written later, each scored once on arrival, see HELD_OUT): does every faithful rewrite score
+   above each distortion of its source, by distortion, direction, tag and faithful rewrite; the
+   score, each of its learned factors alone, pluralign 0.1's scorer and plain cosine.
 
     python benchmarks/bench_fidelity.py [--cache DIR] [--parts mqm,dev,heldout]
 
@@ -218,8 +219,9 @@ def generator_rows(spec: str, backend, embed) -> list[str]:
 
 
 def held_out_tables(spec: str, backend, scorer, embed, path: Path) -> tuple[list[str], list[str]]:
-    """Rows (by distortion, target language, direction, tag: pairs won of pairs) for the learned
-    score, pluralign 0.1's and plain cosine, and the pairs the learned score does not win."""
+    """Rows (by distortion, target language, direction, tag, faithful rewrite: pairs won of pairs)
+    for the learned score, its meaning and stance factors alone, pluralign 0.1's and plain cosine,
+    and the pairs the learned score does not win."""
     cases = fc.read_cases(path)
     scorers = {"fidelity": fidelity(scorer), "meaning": fidelity(scorer, "meaning"),
                "stance": fidelity(scorer, "stance_preservation"), "cosine": cosine(backend)}
@@ -300,8 +302,8 @@ def main() -> None:
             tables.append(
                 f"**Held-out hand-written cases** (`{path.relative_to(ROOT)}`: {HELD_OUT[path]}): (faithful, "
                 "distortion) pairs of one source where the faithful rewrite scores higher (ties count half), by "
-                "distortion, target language, direction, tag and faithful rewrite (0: the first, 1: the second; in "
-                f"fidelity-c the second is the one of another length); the learned score, each of its two learned factors "
+                "distortion, target language, direction, tag and faithful rewrite (0: the first, 1: the second; "
+                "the set's README section says how they differ); the learned score, each of its two learned factors "
                 f"alone, pluralign 0.1's (commit {OLD_SCORER}, default options) and plain cosine of source and output, in "
                 "the same run.\n\n| backend | by | value | fidelity (learned) | meaning alone | stance_preservation alone "
                 "| 0.1 scorer | cosine |\n|---|---|---|---|---|---|---|---|\n"
