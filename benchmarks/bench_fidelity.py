@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from results import write_section  # noqa: E402
 
 from pluralign.data import fidelity_data as fd  # noqa: E402
+from pluralign.data.jsonl import read_records  # noqa: E402
 from pluralign.eval import fidelity_cases as fc  # noqa: E402
 from pluralign.eval.mqm import group_folds, mqm_metrics  # noqa: E402
 from pluralign.rewards import fidelity_fit as ff  # noqa: E402
@@ -222,7 +223,7 @@ def held_out_tables(spec: str, backend, scorer, embed, path: Path) -> tuple[list
     """Rows (by distortion, target language, direction, tag, faithful rewrite: pairs won of pairs)
     for the learned score, its meaning and stance factors alone, pluralign 0.1's and plain cosine,
     and the pairs the learned score does not win."""
-    cases = fc.read_cases(path)
+    cases = read_records(path)
     scorers = {"fidelity": fidelity(scorer), "meaning": fidelity(scorer, "meaning"),
                "stance": fidelity(scorer, "stance_preservation"), "cosine": cosine(backend)}
     jobs = [(fc.case_item(c), list(c["faithful"]) + list(c["distorted"].values())) for c in cases]
@@ -268,7 +269,7 @@ def main() -> None:
         if "dev" in parts:
             scorers = {"fidelity": fidelity(scorer), "cosine": cosine(backend)}
             for name in ("stance", "meaning", "cases"):
-                dev += ranking_rows(name, spec, fc.read_cases(DEV / f"{name}.jsonl"), scorers)
+                dev += ranking_rows(name, spec, read_records(DEV / f"{name}.jsonl"), scorers)
             generator += generator_rows(spec, backend, embed)
         if "heldout" in parts:
             for path, (rows, failed) in held.items():

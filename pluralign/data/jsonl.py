@@ -31,6 +31,11 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
         yield lineno, parsed
 
 
+def read_records(path: str | Path) -> list:
+    """Every record of a JSONL file, in order (read_jsonl's errors, without the line numbers)."""
+    return [record for _, record in read_jsonl(path)]
+
+
 def _lines(path: str | Path) -> Iterator[tuple[int, Any]]:
     """(line number, parsed JSON or the DataError saying why the line is unreadable), blank lines skipped."""
     path = Path(path)

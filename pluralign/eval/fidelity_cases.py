@@ -9,17 +9,10 @@ distortion) pair of a case is one comparison: won (1), tied (1/2) or lost (0).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from pathlib import Path
 
 TIE = 1e-9
 ITEM_FIELDS = ("id", "task", "source_language", "target_language", "question", "source")
-
-
-def read_cases(path: str | Path) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def case_item(case: dict) -> dict:
