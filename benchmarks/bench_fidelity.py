@@ -78,10 +78,9 @@ def cosine(backend):
     return score
 
 
-def fidelity(scorer, measure: str = "fidelity"):
-    """The score, or one of its factors (`meaning`, `stance_preservation`) alone."""
+def fidelity(scorer):
     def score(item, texts):
-        return [r[measure] if measure == "fidelity" else r["metrics"][measure] for r in scorer.score(item, texts)]
+        return [r["fidelity"] for r in scorer.score(item, texts)]
     return score
 
 
@@ -224,10 +223,12 @@ def held_out_tables(spec: str, backend, scorer, embed, path: Path) -> tuple[list
     for the learned score, its meaning and stance factors alone, pluralign 0.1's and plain cosine,
     and the pairs the learned score does not win."""
     cases = read_records(path)
-    scorers = {"fidelity": fidelity(scorer), "meaning": fidelity(scorer, "meaning"),
-               "stance": fidelity(scorer, "stance_preservation"), "cosine": cosine(backend)}
     jobs = [(fc.case_item(c), list(c["faithful"]) + list(c["distorted"].values())) for c in cases]
     warm(backend, embed, [t for item, texts in jobs for t in scorer._texts(item, texts)])
+    scored = [scorer.score(item, texts) for item, texts in jobs]  # once: the score and its two factors
+    measure = lambda read: replay([[read(r) for r in results] for results in scored])  # noqa: E731
+    scorers = {"fidelity": measure(lambda r: r["fidelity"]), "meaning": measure(lambda r: r["metrics"]["meaning"]),
+               "stance": measure(lambda r: r["metrics"]["stance_preservation"]), "cosine": cosine(backend)}
     old = old_scores(spec, jobs, embed)
     if old is not None:
         scorers["0.1 scorer"] = replay(old)
