@@ -77,7 +77,11 @@ HELD_OUT = {ROOT / "tests" / "fixtures" / "handwritten" / "fidelity.jsonl": "50 
             ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-f.jsonl": "a sixth set (citizens' assembly members' "
             "written reflections and their words reported in local news), stance distortions held to the first "
             "faithful rewrite's length; written 2026-12-01 for DECISIONS.md 7-8, run once on arrival (shipped score "
-            "only: no candidate qualified)"}
+            "only: no candidate qualified)",
+            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-g.jsonl": "a seventh set (people writing from their "
+            "working life: a pharmacist, a bus driver, a farmer...), stance distortions held to the first faithful "
+            "rewrite's length, added claims placed anywhere in the text; written 2026-12-01 for DECISIONS.md 9, run once "
+            "on arrival"}
 
 
 def cosine(backend):
