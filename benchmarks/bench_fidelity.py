@@ -81,7 +81,10 @@ HELD_OUT = {ROOT / "tests" / "fixtures" / "handwritten" / "fidelity.jsonl": "50 
             ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-g.jsonl": "a seventh set (people writing from their "
             "working life: a pharmacist, a bus driver, a farmer...), stance distortions held to the first faithful "
             "rewrite's length, added claims placed anywhere in the text; written 2026-12-01 for DECISIONS.md 9, run once "
-            "on arrival"}
+            "on arrival",
+            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-h.jsonl": "an eighth set (letters and e-mails to "
+            "elected representatives), stance distortions held to the first faithful rewrite's length; written "
+            "2026-12-01 for DECISIONS.md 10, run once on arrival (shipped score only: no candidate qualified)"}
 
 
 def cosine(backend):
