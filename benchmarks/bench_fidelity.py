@@ -10,8 +10,8 @@ cosine similarity of source and output measured in the same run as the reference
    pairs and meaning cases written by hand before any fitting, and the test cases; and the
    generator's pairs, stance-model accuracy on whole conversations held out.
 3. **Held-out hand-written cases** (`tests/fixtures/handwritten/fidelity.jsonl`, 50 sources in
-   en/fr/de, written before any fitting, not looked at while designing; and `fidelity-b/-c/-d.jsonl`,
-   written later, each scored once on arrival, see HELD_OUT): does every faithful rewrite score
+   en/fr/de, written before any fitting, not looked at while designing; and `fidelity-b.jsonl` to
+   `fidelity-h.jsonl`, written later, each scored once on arrival, see HELD_OUT): does every faithful rewrite score
    above each distortion of its source, by distortion, direction, tag and faithful rewrite; the
    score, each of its learned factors alone, pluralign 0.1's scorer and plain cosine.
 
@@ -242,7 +242,10 @@ def held_out_tables(spec: str, backend, scorer, embed, path: Path) -> tuple[list
     jobs = [(fc.case_item(c), list(c["faithful"]) + list(c["distorted"].values())) for c in cases]
     warm(backend, embed, [t for item, texts in jobs for t in scorer._texts(item, texts)])
     scored = [scorer.score(item, texts) for item, texts in jobs]  # once: the score and its two factors
-    measure = lambda read: replay([[read(r) for r in results] for results in scored])  # noqa: E731
+
+    def measure(read):
+        return replay([[read(r) for r in results] for results in scored])
+
     scorers = {"fidelity": measure(lambda r: r["fidelity"]), "meaning": measure(lambda r: r["metrics"]["meaning"]),
                "stance": measure(lambda r: r["metrics"]["stance_preservation"]), "cosine": cosine(backend)}
     old = old_scores(spec, jobs, embed)

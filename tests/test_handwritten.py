@@ -116,12 +116,12 @@ def test_held_out_pluralism_cases(name, spec):
     expected_pairs, lost_before = PLURALISM_SETS[name]
     scorer, lost, pairs = PluralismScorer(spec), set(), 0
     for debate in read_records(HERE / name):
-        names = list(debate["hacks"])
-        scores = [r["pluralism"] for r in scorer.score(debate, [debate["honest"], *(debate["hacks"][n] for n in names)])]
-        for name, score in zip(names, scores[1:], strict=True):
+        hacks = list(debate["hacks"])
+        scores = [r["pluralism"] for r in scorer.score(debate, [debate["honest"], *(debate["hacks"][h] for h in hacks)])]
+        for hack, score in zip(hacks, scores[1:], strict=True):
             pairs += 1
             if not scores[0] > score:
-                lost.add((debate["id"], name))
+                lost.add((debate["id"], hack))
     assert pairs == expected_pairs and lost <= lost_before[spec], sorted(lost - lost_before[spec])
 
 
@@ -131,15 +131,15 @@ def test_held_out_representation_cases(name, spec):
     expected_pairs, lost_before = REPRESENTATION_SETS[name]
     scorer, lost, pairs = RepresentationScorer(spec), set(), 0
     for case in read_records(HERE / name):
-        names = list(case["worse"])
-        texts = [case["represents"], *(case["worse"][n] for n in names)]
+        worse = list(case["worse"])
+        texts = [case["represents"], *(case["worse"][w] for w in worse)]
         context = [s for text in texts for s in split_sentences(text)]
         scores = scorer.score([{"question": case["question"], "opinion": case["opinion"], "summary": t} for t in texts],
                               comments=context)
-        for name, score in zip(names, scores[1:], strict=True):
+        for kind, score in zip(worse, scores[1:], strict=True):
             pairs += 1
             if not scores[0] > score:
-                lost.add((case["id"], name))
+                lost.add((case["id"], kind))
     assert pairs == expected_pairs and lost <= lost_before[spec], sorted(lost - lost_before[spec])
 
 
