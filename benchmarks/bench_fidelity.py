@@ -20,8 +20,9 @@ cosine similarity of source and output measured in the same run as the reference
 
     python benchmarks/bench_fidelity.py [--cache DIR] [--parts mqm,dev,heldout,stance]
 
-About 15 minutes on 2 shared cores once embeddings are cached (`--cache`, as `pluralign fit
-fidelity` keeps them); writes its section of RESULTS.md.
+About 25 minutes on 2 shared cores once embeddings are cached (`--cache`, as `pluralign fit
+fidelity` keeps them; the held-out and stance parts embed live, about 10 minutes each); writes its sections of
+RESULTS.md.
 """
 
 from __future__ import annotations
