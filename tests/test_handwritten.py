@@ -14,6 +14,7 @@ them apart), and on the representation cases `misattributes` (the person's own w
 to the other conclusion).
 """
 
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -112,11 +113,22 @@ FIDELITY_WON = {
 }
 FIDELITY_SLACK = 0.01
 
+# One scorer per kind and backend for the whole file: building one loads its encoder and heads (4-7 s), and the
+# sets share nothing else, so building it once per set only costs time.
+pluralism_scorer, representation_scorer, fidelity_scorer = cache(PluralismScorer), cache(RepresentationScorer), cache(FidelityScorer)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def free_scorers():
+    yield
+    for build in (pluralism_scorer, representation_scorer, fidelity_scorer):
+        build.cache_clear()  # the encoders and their caches are not needed by the rest of the suite
+
 
 @pytest.mark.parametrize(("name", "spec"), [(name, spec) for name, (_, lost) in PLURALISM_SETS.items() for spec in lost])
 def test_held_out_pluralism_cases(name, spec):
     expected_pairs, lost_before = PLURALISM_SETS[name]
-    scorer, lost, pairs = PluralismScorer(spec), set(), 0
+    scorer, lost, pairs = pluralism_scorer(spec), set(), 0
     for debate in read_records(HERE / name):
         hacks = list(debate["hacks"])
         scores = [r["pluralism"] for r in scorer.score(debate, [debate["honest"], *(debate["hacks"][h] for h in hacks)])]
@@ -131,7 +143,7 @@ def test_held_out_pluralism_cases(name, spec):
 def test_held_out_representation_cases(name, spec):
     # The file gives no debate comments: each opinion is read against its case's summaries' sentences.
     expected_pairs, lost_before = REPRESENTATION_SETS[name]
-    scorer, lost, pairs = RepresentationScorer(spec), set(), 0
+    scorer, lost, pairs = representation_scorer(spec), set(), 0
     for case in read_records(HERE / name):
         worse = list(case["worse"])
         texts = [case["represents"], *(case["worse"][w] for w in worse)]
@@ -148,7 +160,7 @@ def test_held_out_representation_cases(name, spec):
 @pytest.mark.parametrize(("name", "spec"), [(name, spec) for name, (_, won) in FIDELITY_WON.items() for spec in won])
 def test_held_out_fidelity_cases(name, spec):
     pairs, won_before = FIDELITY_WON[name]
-    scorer = FidelityScorer(spec)
+    scorer = fidelity_scorer(spec)
     records = fc.comparisons(read_records(HERE / name), lambda item, texts: [r["fidelity"] for r in scorer.score(item, texts)])
     won = sum(r["won"] for r in records)
     assert len(records) == pairs and won >= won_before[spec] - FIDELITY_SLACK * pairs, (won, won_before[spec])
