@@ -290,6 +290,9 @@ def held_out_tables(spec: str, backend, scorer, embed, path: Path) -> tuple[list
 # --- What the stance model reads ------------------------------------------------------------
 
 STANCE_KINDS = ("faithful 1", "faithful 2", "flipped", "softened", "amplified")
+# Each variant sets these feature groups to zero.
+STANCE_VARIANTS = {"all features": (), "direction zeroed": ("direction",), "cues zeroed": ("cues",),
+                   "cues only": ("direction", "axis")}
 
 
 def stance_groups(dim: int) -> dict[str, np.ndarray]:
@@ -300,15 +303,16 @@ def stance_groups(dim: int) -> dict[str, np.ndarray]:
             "cues": np.array([n.startswith(("cue_", "abs_cue_")) for n in names])}
 
 
-def stance_rows(spec: str, backend, scorer) -> list[str]:
-    """Mean P(same) by kind of text over every held-out set, from all the stance features and with groups of
-    them set to zero: which features the decision rests on."""
-    dim = len(backend.embed(["x"])[0])
-    groups = stance_groups(dim)
-    variants = {"all features": [], "direction zeroed": ["direction"], "cues zeroed": ["cues"],
-                "cues only": ["direction", "axis"]}
-    same = {kind: {v: [] for v in variants} for kind in STANCE_KINDS}
-    for path in (p for p in HELD_OUT if p.exists()):
+def stance_rows(spec: str, backend, scorer, paths) -> list[str]:
+    """Mean P(same) by kind of text over the held-out sets `paths`, from all the stance features and with groups
+    of them set to zero (STANCE_VARIANTS): which features the decision rests on."""
+    groups = stance_groups(backend.dim)
+    keep = np.ones((len(STANCE_VARIANTS), len(groups["cues"])))  # one row of feature masks per variant
+    for row, zeroed in zip(keep, STANCE_VARIANTS.values(), strict=True):
+        for group in zeroed:
+            row[groups[group]] = 0.0
+    same = {kind: [] for kind in STANCE_KINDS}
+    for path in paths:
         for case in read_records(path):
             item = fc.case_item(case)
             sl, tl = item["source_language"], item["target_language"]
@@ -316,14 +320,10 @@ def stance_rows(spec: str, backend, scorer) -> list[str]:
             texts |= {k: case["distorted"][k] for k in STANCE_KINDS[2:]}
             for kind, text in texts.items():
                 x = stance_features(backend.embed, item["source"], text, item.get("question"), sl, tl)
-                for name, zeroed in variants.items():
-                    z = x.copy()
-                    for group in zeroed:
-                        z[groups[group]] = 0.0
-                    p = scorer.model.stance_probabilities(z[None, :], np.array([sl != tl]))
-                    same[kind][name].append(float(p[0, 0]))
-    return [f"| {SHORT[spec]} | {kind} | {len(same[kind]['all features'])} | "
-            + " | ".join(f"{np.mean(v):.2f}" for v in same[kind].values()) + " |" for kind in STANCE_KINDS]
+                p = scorer.model.stance_probabilities(x * keep, np.full(len(keep), sl != tl))
+                same[kind].append(p[:, 0])
+    return [f"| {SHORT[spec]} | {kind} | {len(same[kind])} | " + " | ".join(f"{v:.2f}" for v in np.mean(same[kind], axis=0))
+            + " |" for kind in STANCE_KINDS]
 
 
 def main() -> None:
@@ -348,7 +348,7 @@ def main() -> None:
                 dev += ranking_rows(name, spec, read_records(DEV / f"{name}.jsonl"), scorers)
             generator += generator_rows(spec, backend, embed)
         if "stance" in parts:
-            stance += stance_rows(spec, backend, scorer)
+            stance += stance_rows(spec, backend, scorer, list(held))
         if "heldout" in parts:
             for path, (rows, failed) in held.items():
                 more, failed[spec] = held_out_tables(spec, backend, scorer, embed, path)
@@ -382,8 +382,8 @@ def main() -> None:
             "stance features and with groups of them set to zero: the direction of change (unit(e(output) - "
             "e(source))), the stance axis terms, the cue lexicon differences and their absolute values. A decision "
             "that rests on the cues is one that `cues only` reproduces and `cues zeroed` loses.\n\n"
-            "| backend | text | n | " + " | ".join(("all features", "direction zeroed", "cues zeroed", "cues only"))
-            + " |\n|---|---|---|---|---|---|---|\n" + "\n".join(stance))
+            "| backend | text | n | " + " | ".join(STANCE_VARIANTS) + " |\n|---|---|---|" + "---|" * len(STANCE_VARIANTS)
+            + "\n" + "\n".join(stance))
     if "heldout" in parts and held:
         tables = []
         for path, (rows, failed) in held.items():
