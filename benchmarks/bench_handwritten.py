@@ -44,7 +44,9 @@ LANGUAGES = ("en", "fr", "de")
 HELD_OUT_SETS = {"pluralism": "measured once the design was final",
                  "pluralism-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival",
                  "representation": "measured once the design was final",
-                 "representation-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival"}
+                 "representation-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival",
+                 "representation-c": "a third set (phone-in and hotline transcripts, bulletin-style reports), written "
+                                     "2026-12-02 with no candidate to judge (benchmarks/DECISIONS.md 15), measured once on arrival"}
 
 
 def tally(outcomes: list[tuple[str, str, str, bool]]) -> tuple[dict, dict, list]:

