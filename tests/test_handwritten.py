@@ -175,6 +175,7 @@ def test_held_out_representation_cases(name, spec):
 def test_held_out_fidelity_cases(name, spec):
     pairs, won_before = FIDELITY_WON[name]
     scorer = fidelity_scorer(spec)
-    records = fc.comparisons(read_records(HERE / name), lambda item, texts: [r["fidelity"] for r in scorer.score(item, texts)])
+    cases = read_records(HERE / name)
+    records = fc.comparisons(cases, fc.scored_in_one_batch(scorer, cases))
     won = sum(r["won"] for r in records)
     assert len(records) == pairs and won >= won_before[spec] - FIDELITY_SLACK * pairs, (won, won_before[spec])

