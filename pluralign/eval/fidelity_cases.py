@@ -24,13 +24,18 @@ def direction(case: dict) -> str:
     return s if s == t else f"{s}->{t}"
 
 
+def case_texts(case: dict) -> list[str]:
+    """A case's texts in the order they are scored: its faithful rewrites, then its distortions."""
+    return [*case["faithful"], *case["distorted"].values()]
+
+
 def comparisons(cases: list[dict], score) -> list[dict]:
     """One record per (faithful, distortion) pair: `score(item, texts) -> [float]` scores a case's
-    faithful rewrites and distortions in one call."""
+    `case_texts` in one call."""
     out = []
     for case in cases:
         kinds = list(case["distorted"])
-        values = score(case_item(case), list(case["faithful"]) + [case["distorted"][k] for k in kinds])
+        values = score(case_item(case), case_texts(case))
         faithful, distorted = values[:len(case["faithful"])], dict(zip(kinds, values[len(case["faithful"]):], strict=True))
         for i, f in enumerate(faithful):
             for kind, d in distorted.items():
@@ -45,7 +50,7 @@ def scored_in_one_batch(scorer, cases: list[dict], key: str = "fidelity"):
     `scorer.score_batch` call over every case: the backend then embeds all their texts in one call,
     sorted by length, which pads far less than a call per case (2.4-2.8 times faster on 12 cases of
     a hand-written set with MiniLM on 2 CPU cores)."""
-    texts = [[*case["faithful"], *(case["distorted"][k] for k in case["distorted"])] for case in cases]
+    texts = [case_texts(case) for case in cases]
     items = [case_item(case) for case, outputs in zip(cases, texts, strict=True) for _ in outputs]
     flat = [t for outputs in texts for t in outputs]
     answers = iter(zip(items, flat, scorer.score_batch(items, flat), strict=True))
