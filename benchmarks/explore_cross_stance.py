@@ -76,11 +76,8 @@ class CrossStance(nn.Module):
             ids[r, :len(s)] = torch.tensor(s)
         keep = torch.arange(ids.shape[1]) < lengths[:, None]
         mask = keep[:, None, None, :]
-        with torch.no_grad():  # the frozen part: embeddings as Encoder.forward builds them, the lower layers
-            nibbles = enc.word_nibbles[ids]
-            words = torch.cat([nibbles & 0x0F, nibbles >> 4], dim=-1).float().sub_(8)
-            words = (words * enc.word_scales[ids].float().unsqueeze(-1)).flatten(-2)
-            x = enc.ln(words + enc.position[:ids.shape[1]] + enc.token_type)
+        with torch.no_grad():  # the frozen part: the embeddings and the lower layers
+            x = enc.embeddings(ids)
             for layer in enc.layers[:-self.trainable]:
                 x = layer(x, mask)
         for layer in enc.layers[-self.trainable:]:

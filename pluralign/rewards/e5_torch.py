@@ -242,15 +242,18 @@ class Encoder(nn.Module):
         self.ln = _layer_norm(torch.from_numpy(t["emb.ln.w"]), torch.from_numpy(t["emb.ln.b"]), model.eps)
         self.layers = nn.ModuleList(Layer(model, i) for i in range(model.layers))
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """ids [batch, length] (padded), lengths [batch] -> mean-pooled hidden states [batch, hidden]."""
-        length = ids.shape[1]
-        keep = torch.arange(length, device=ids.device) < lengths[:, None]
+    def embeddings(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids [batch, length] -> the first layer's input [batch, length, hidden], float32: the word
+        rows dequantized from their 4-bit blocks, plus positions and token type, LayerNorm."""
         nibbles = self.word_nibbles[ids]
         words = torch.cat([nibbles & 0x0F, nibbles >> 4], dim=-1).to(torch.float32).sub_(8)
         words = (words * self.word_scales[ids].float().unsqueeze(-1)).flatten(-2)
-        x = self.ln(words + self.position[:length] + self.token_type)
-        x = x.to(self.layers[0].qkv.weight.dtype)
+        return self.ln(words + self.position[:ids.shape[1]] + self.token_type)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """ids [batch, length] (padded), lengths [batch] -> mean-pooled hidden states [batch, hidden]."""
+        keep = torch.arange(ids.shape[1], device=ids.device) < lengths[:, None]
+        x = self.embeddings(ids).to(self.layers[0].qkv.weight.dtype)
         mask = keep[:, None, None, :]
         for layer in self.layers:
             x = layer(x, mask)
