@@ -107,12 +107,6 @@ def test_cue_stance_handles_negation(sentence, stance):
     ("Nein, auf keinen Fall.", "Soll die Stadt Tempo 30 einführen?", -1.0),
     ("I support it, although nobody supports the current plan.", "What do you think of the plan?", 1.0),
     ("Tipping is a custom.", "What are your thoughts on tipping?", 0.0),
-    # a filler "yes" ("yes, well", "oui bon", "ja, also") yields to the position stated after it
-    ("Ja, also ich bin dagegen, ganz klar.", "Soll die Stadt Tempo 30 einführen?", -1.0),
-    ("Yeah, well, I am against it.", "Should the city ban cars?", -1.0),
-    ("Oui bon, moi je suis contre.", "Faut-il piétonniser le centre ?", -1.0),
-    ("Yeah well it is just another tax.", "Should the city ban cars?", 1.0),  # nothing stated after it
-    ("Ja. Ich bin dagegen.", "Soll die Stadt Tempo 30 einführen?", 1.0),  # a plain "Ja." is the answer
 ])
 def test_opinion_side_reads_the_first_stated_position(text, question, side):
     assert opinion_side(text, question) == side

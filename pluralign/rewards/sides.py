@@ -6,9 +6,8 @@ neighbours), so the representation score (docs/design.md §4) reads sides from t
 - `cue_stance(sentence)`: support/oppose phrases, a negation in a small window flipping them
   ("not in favour", "ne soutiens pas", "nicht dafür"), in [-1, 1];
 - `opinion_side(text, question)`: the side a person's answer states. An opening answer word to a
-  yes/no question ("No.", "Absolutely not", "Oui", "Nein") states it for the whole text, unless it
-  is a filler ("Yeah, well, ...", "Oui bon, ...", "Ja, also ...") and a sentence states a side; else
-  the first sentence whose cues state a side; else 0. The *first* stated position, not an average: a
+  yes/no question ("No.", "Absolutely not", "Oui", "Nein") states it for the whole text; else the
+  first sentence whose cues state a side; else 0. The *first* stated position, not an average: a
   later "anyone who does not support ..." must not cancel it. Reading the side this way instead
   of averaging cues raised the learned head's leave-one-topic-out r from 0.29 to 0.33.
 
@@ -87,12 +86,6 @@ _ANSWER_YES = re.compile(
     r"i do\b(?! not)|i would\b(?! not)|i agree|i think so|i believe so|i support|"
     r"oui\b|bien sûr|absolument(?! pas)|évidemment|"
     r"ja\b|jawohl|auf jeden fall|unbedingt|natürlich)", re.I)
-# A yes-word followed by a discourse particle is a filler, not an answer: spoken and typed answers
-# open with "Yeah, well, I'm against it", "Oui bon, moi je suis contre", "Ja, also ich bin dagegen".
-_FILLER_YES = re.compile(
-    r"^\W*(?:yes|yeah|yep|yup|oui|ja)\W+(?:well|so|um+|uh+|erm|like|"
-    r"bon|alors|ben|bah|euh+|enfin|"
-    r"also|na ?ja|nun|gut|tja|äh+m?|hm+)\b", re.I)
 
 
 def is_yes_no(question: str) -> bool:
@@ -107,14 +100,7 @@ def opinion_side(text: str, question: str) -> float:
         if _ANSWER_NO.match(opening):
             return -1.0
         if _ANSWER_YES.match(opening):
-            filler = _FILLER_YES.match(opening)
-            # a filler "yes" yields to the first position stated after it; without one it is the answer
-            return (_first_cue(opening[filler.end():]) or 1.0) if filler else 1.0
-    return _first_cue(text)
-
-
-def _first_cue(text: str) -> float:
-    """The cue value of the first sentence that states a side, else 0."""
+            return 1.0
     for sentence in split_sentences(text) or [text]:
         value = cue_stance(sentence)
         if abs(value) > CLEAR:
