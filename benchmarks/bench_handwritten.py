@@ -48,7 +48,9 @@ HELD_OUT_SETS = {"pluralism": "measured once the design was final",
                  "representation-c": "a third set (phone-in and hotline transcripts, bulletin-style reports), written "
                                      "2026-12-02 with no candidate to judge (benchmarks/DECISIONS.md 15), measured once on arrival",
                  "representation-d": "a fourth set (chat-panel messages, weekly digests; half open questions), written "
-                                     "2026-12-02 to judge DECISIONS.md 17, measured once on arrival"}
+                                     "2026-12-02 to judge DECISIONS.md 17, measured once on arrival",
+                 "representation-e": "a fifth set (open questions only, written consultation contributions, synthesis "
+                                     "reports), written 2026-12-02 to judge DECISIONS.md 18, measured once on arrival"}
 
 
 def tally(outcomes: list[tuple[str, str, str, bool]]) -> tuple[dict, dict, list]:

