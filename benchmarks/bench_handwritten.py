@@ -43,6 +43,8 @@ LANGUAGES = ("en", "fr", "de")
 # the first had been measured, so that the scorers meet cases nobody had looked at while designing.
 HELD_OUT_SETS = {"pluralism": "measured once the design was final",
                  "pluralism-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival",
+                 "pluralism-c": "a third set (one-sentence platform statements, summaries in the platform's voice), written "
+                                "2026-12-02 to judge DECISIONS.md 19, measured once on arrival",
                  "representation": "measured once the design was final",
                  "representation-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival",
                  "representation-c": "a third set (phone-in and hotline transcripts, bulletin-style reports), written "

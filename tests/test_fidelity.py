@@ -132,6 +132,8 @@ def test_results_carry_probabilities_signature_and_versions(scorer):
     assert fields["stance"] == versions["stance"] and fields["adequacy"] == versions["adequacy"]
     assert fields["stance"].startswith("stance-lr.v1+") and len(fields["stance"].split("+")[1]) == 8
     assert fields["false_alarm"] == "0.05"
+    # only the guard settings fidelity reads: a change to the summaries' length budget leaves it alone
+    assert "copy_n=4" in fields["guards"] and "length_" not in fields["guards"]
 
 
 def test_a_changed_head_changes_the_signature(minilm, tmp_path):

@@ -24,9 +24,12 @@ def test_copying_penalises_reproducing_the_sources_not_quoting_one():
 
 
 def test_length_budget_exact():
-    sources = ["word " * 100]  # 100 words: budget = max(120, 35) = 120
-    assert G.length_budget("word " * 120, sources) == 1.0
-    assert G.length_budget("word " * 300, sources) == pytest.approx(0.4)
+    sources = ["word " * 100]  # 100 words: budget = max(250, 35) = 250
+    assert G.length_budget("word " * 250, sources) == 1.0
+    assert G.length_budget("word " * 500, sources) == pytest.approx(0.5)
+    sources = ["word " * 2000]  # 2000 words: budget = max(250, 700) = 700
+    assert G.length_budget("word " * 700, sources) == 1.0
+    assert G.length_budget("word " * 1400, sources) == pytest.approx(0.5)
 
 
 def test_repetition():
@@ -86,7 +89,7 @@ def test_topicality_embedding_and_lexical():
 
 def test_settings_are_signature_fields():
     fields = G.GuardSettings(copy_free=0.2).fields()
-    assert fields["copy_free"] == 0.2 and fields["length_min"] == 120
+    assert fields["copy_free"] == 0.2 and fields["length_min"] == 250
 
 
 def test_language_fast_path_only_accepts_clear_cases():

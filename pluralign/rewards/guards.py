@@ -54,7 +54,9 @@ class GuardSettings:
     copy_n: int = 4               # n-gram size for verbatim copying
     copy_free: float = 0.3        # share of the sources that may be reproduced verbatim at no cost
     length_ratio: float = 0.35    # word budget as a share of the sources' words ...
-    length_min: int = 120         # ... but never below this many words
+    length_min: int = 250         # ... but never below this many words: the median length of the summaries
+                                  # people rated in DeliberationBank (247), so an honest summary of a small
+                                  # debate is not taken for padding (benchmarks/DECISIONS.md 19)
     function_target: float = 0.15  # function-word share at which a sentence counts as a statement
     repeat_free: float = 0.2      # share of repeated trigrams that costs nothing (formulaic openers) ...
     repeat_zero: float = 0.6      # ... and the share at which the multiplier reaches 0 (loops)
