@@ -88,8 +88,19 @@ _ANSWER_YES = re.compile(
     r"ja\b|jawohl|auf jeden fall|unbedingt|natürlich)", re.I)
 
 
+# An open question starts with a question word, whatever follows: "Comment la commune devrait-elle ...?" and
+# "Was sollte die Stadt tun?" ask how and what, not whether (the inversion and "Was" would match above). The
+# cost: an English "Was the council right?" reads as open, and its answers' sides come from their cue words.
+_OPEN_QUESTION = re.compile(
+    r"^\W*(?:how|what|which|why|where|when|who|whom|whose|"
+    r"comment|quel|quelle|quels|quelles|lequel|laquelle|lesquels|lesquelles|pourquoi|où|quand|combien|qui|que|qu'|"
+    r"wie|was|welche|welcher|welches|welchen|welchem|warum|wieso|weshalb|wo|wann|wer|wen|wem|wessen|inwiefern)\b",
+    re.I)
+
+
 def is_yes_no(question: str) -> bool:
-    return bool(_YES_NO_QUESTION.match(question))
+    question = question.replace("\u2019", "'")
+    return bool(_YES_NO_QUESTION.match(question)) and not _OPEN_QUESTION.match(question)
 
 
 @lru_cache(maxsize=65536)
