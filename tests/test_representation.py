@@ -131,3 +131,113 @@ def test_an_answer_word_to_an_open_question_states_no_side():
     answer = "Natürlich mehr Schwimmkurse in den Ferien, mit Gutscheinen für die Vereine."
     assert opinion_side(answer, "Was sollte die Stadt für den Schwimmunterricht tun?") == 0.0
     assert opinion_side(answer, "Soll die Stadt den Schwimmunterricht ausbauen?") == 1.0
+
+
+def test_each_distinct_summary_is_encoded_once(scorer, monkeypatch):
+    seen: list[str] = []
+    original = scorer.backend._encode
+    monkeypatch.setattr(scorer.backend, "_encode", lambda texts: seen.extend(texts) or original(texts))
+    summary = "A brand new summary sentence about parking fees. Another new sentence about bus lanes."
+    opinions = [f"I support the limit. Reason number {i} is about safety." for i in range(5)]
+    question = CASES_BY_LANGUAGE["en"]["question"]
+    scores = scorer.score([{"question": question, "opinion": o, "summary": summary} for o in opinions],
+                          comments=comments_of("en-speed"))
+    assert len(scores) == 5
+    assert seen.count("A brand new summary sentence about parking fees.") == 1
+    assert len(seen) == len(set(seen))
+
+
+def test_empty_summary_scores_zero(scorer):
+    case = CASES_BY_LANGUAGE["en"]
+    rows = [{"question": case["question"], "opinion": case["opinion"], "summary": ""}]
+    assert scorer.score(rows, comments=comments_of("en-speed")) == [0.0]
+
+
+def test_context_comes_from_rows_comments_or_opinions_and_must_be_large_enough(scorer):
+    question = "Should the town lower the speed limit to 30 km/h?"
+    comments = comments_of("en-speed")
+    summary = CASES["en-speed"][1]["honest"]
+    given = scorer.score([{"question": question, "opinion": comments[0], "summary": summary, "comments": comments}])
+    assert given == scorer.score([{"question": question, "opinion": comments[0], "summary": summary}],
+                                 comments={question: comments})
+    # Without comments, the rows' own opinions on the question are the context (here the same ten).
+    rows = [{"question": question, "opinion": c, "summary": summary} for c in comments]
+    assert scorer.score(rows)[0] == pytest.approx(given[0])
+    with pytest.raises(ContextError, match="at least 8"):
+        scorer.score(rows[:3])
+
+
+def test_full_output_reads_the_person_content_output_does_not(scorer):
+    """A person on the debate's minority side rates every summary lower (the person terms); the
+    content-only output holds them at their mean, so two people differ only by what the text says of them."""
+    content = RepresentationScorer(output="content")
+    question = "Should the town lower the speed limit to 30 km/h?"
+    comments = [f"I support the limit: reason {i} about safety and noise." for i in range(12)] + \
+               [f"I oppose the limit: reason {i} about commuting time." for i in range(3)]
+    summary = "Most participants support the limit for safety. A few oppose it because of commuting time."
+    rows = [{"question": question, "opinion": "I support the limit for safety.", "summary": summary},
+            {"question": question, "opinion": "I oppose the limit because of commuting time.", "summary": summary}]
+    majority, minority = scorer.score(rows, comments=comments)
+    assert majority > minority + 0.1  # the minority's side share is low
+    c_major, c_minor = content.score(rows, comments=comments)
+    assert abs(c_major - c_minor) < abs(majority - minority)
+    fields = parse_signature(content.signature)
+    assert fields["output"] == "content" and fields["head"] == f"head/1@{content.head.sha256[:12]}"
+
+
+def test_a_refitted_head_changes_the_signature(scorer, tmp_path):
+    """Two reports scored by different heads must never compare silently: the signature names the file's sha256."""
+    import json
+
+    from pluralign.rewards.representation import head_file
+
+    data = json.loads(head_file(scorer.backend.spec).read_text())
+    data["w"] = [round(w * 1.01, 6) for w in data["w"]]
+    other = tmp_path / "head.json"
+    other.write_text(json.dumps(data))
+    refitted = RepresentationScorer(scorer.backend, head=str(other))
+    assert parse_signature(refitted.signature)["head"] != parse_signature(scorer.signature)["head"]
+    assert parse_signature(refitted.signature)["head"].startswith("head/1@")
+
+
+def test_a_backend_without_a_head_is_refused_with_how_to_fit_one():
+    with pytest.raises(UsageError, match="pluralign fit representation --backend lexical"):
+        RepresentationScorer("lexical")
+
+
+# --- the TRL adapter -----------------------------------------------------------------------------
+
+
+def test_pluralism_reward_reads_the_debate_column_and_both_completion_forms():
+    from pluralign.rewards.adapters import make_pluralism_reward, pluralism_reward
+
+    debate, candidates = CASES["en-yard"]
+    column = json.dumps(debate)
+    completions = [candidates["honest"], [{"role": "assistant", "content": candidates["honest"]}], candidates["dump"]]
+    rewards = pluralism_reward(["p"] * 3, completions, debate=[column] * 3, debate_id=["en-yard"] * 3)
+    assert rewards[0] == rewards[1] > rewards[2]
+    lexical = make_pluralism_reward(backend="lexical", threshold=0.2)
+    assert lexical.__name__ == "pluralism_reward" and lexical.scorer.backend.spec == "lexical"
+    assert len(lexical(["p"], [candidates["honest"]], debate=[column])) == 1
+    with pytest.raises(KeyError, match="debate"):
+        pluralism_reward(["p"], ["text"])
+
+
+def test_a_sentence_that_gives_both_sides_states_each(scorer):
+    case = CASES_BY_LANGUAGE["en"]
+    both = "Most participants support the limit, but a minority opposes it because commuters from the villages would lose time."
+    only_majority = "Most participants support the limit. Commuters from the villages would lose time, they admit."
+    same, other = scorer.score([{"question": case["question"], "opinion": case["opinion"], "summary": s}
+                                for s in (both, only_majority)], comments=comments_of("en-speed"))
+    assert same > other
+
+
+def test_representation_reward_reads_each_comment_against_the_others():
+    from pluralign.rewards.registry import resolve_reward
+
+    reward = resolve_reward("representation").build("embedding:all-MiniLM-L6-v2", {})
+    assert parse_signature(reward.scorer.signature)["output"] == "content"
+    debate, candidates = CASES["en-yard"]
+    names = ["honest", "minority_only", "off_topic", "empty"]
+    values = dict(zip(names, reward(["p"] * 4, [candidates[n] for n in names], debate=[json.dumps(debate)] * 4), strict=True))
+    assert values["honest"] > values["minority_only"] > values["off_topic"] == values["empty"] == 0.0
