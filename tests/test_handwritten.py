@@ -162,6 +162,12 @@ def free_scorers():
         build.cache_clear()  # the encoders and their caches are not needed by the rest of the suite
 
 
+def lost_pairs(case_id: str, kinds: list[str], scores: list[float]) -> set[tuple[str, str]]:
+    """(case_id, kind) of each worse text (scores[1:], in the order of `kinds`) that scores at least NEAR_TIE above
+    the better one (scores[0]): a loss; a worse text that wins by less is a near-tie."""
+    return {(case_id, kind) for kind, score in zip(kinds, scores[1:], strict=True) if not scores[0] > score - NEAR_TIE}
+
+
 @pytest.mark.parametrize(("name", "spec"), [(name, spec) for name, (_, lost) in PLURALISM_SETS.items() for spec in lost])
 def test_held_out_pluralism_cases(name, spec):
     expected_pairs, lost_before = PLURALISM_SETS[name]
@@ -169,10 +175,8 @@ def test_held_out_pluralism_cases(name, spec):
     for debate in read_records(HERE / name):
         hacks = list(debate["hacks"])
         scores = [r["pluralism"] for r in scorer.score(debate, [debate["honest"], *(debate["hacks"][h] for h in hacks)])]
-        for hack, score in zip(hacks, scores[1:], strict=True):
-            pairs += 1
-            if not scores[0] > score - NEAR_TIE:
-                lost.add((debate["id"], hack))
+        pairs += len(hacks)
+        lost |= lost_pairs(debate["id"], hacks, scores)
     assert pairs == expected_pairs and lost <= lost_before[spec], sorted(lost - lost_before[spec])
 
 
@@ -187,10 +191,8 @@ def test_held_out_representation_cases(name, spec):
         context = [s for text in texts for s in split_sentences(text)]
         scores = scorer.score([{"question": case["question"], "opinion": case["opinion"], "summary": t} for t in texts],
                               comments=context)
-        for kind, score in zip(worse, scores[1:], strict=True):
-            pairs += 1
-            if not scores[0] > score - NEAR_TIE:
-                lost.add((case["id"], kind))
+        pairs += len(worse)
+        lost |= lost_pairs(case["id"], worse, scores)
     assert pairs == expected_pairs and lost <= lost_before[spec], sorted(lost - lost_before[spec])
 
 

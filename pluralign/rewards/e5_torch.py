@@ -261,13 +261,18 @@ class Encoder(nn.Module):
         return x.sum(1) / lengths[:, None]
 
 
+def cpu_bf16_units() -> list[str]:
+    """The units of this CPU that run bfloat16 matmuls natively: "AMX", "AVX512-BF16", or none."""
+    checks = (("AMX", "_is_amx_tile_supported"), ("AVX512-BF16", "_is_avx512_bf16_supported"))
+    return [label for label, name in checks if getattr(torch.cpu, name, lambda: False)()]
+
+
 def native_bf16(device: str) -> bool:
     """Whether bfloat16 matmuls run natively here (CUDA, or a CPU with AMX or AVX512-BF16); where
     they are emulated, float32 is faster."""
     if device.startswith("cuda"):
         return torch.cuda.is_bf16_supported()
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return bool(cpu_bf16_units())
 
 
 class TorchE5:
