@@ -47,6 +47,8 @@ HELD_OUT_SETS = {"pluralism": "measured once the design was final",
                                 "2026-12-02 to judge DECISIONS.md 19, measured once on arrival",
                  "pluralism-d": "a fourth set (written submissions to formal public consultations, official report "
                                 "paragraphs), written 2026-12-02 with no candidate to judge (DECISIONS.md 20), measured once on arrival",
+                 "pluralism-e": "a fifth set (spoken contributions at public meetings, local newspaper reports), written "
+                                "2026-12-02 to judge DECISIONS.md 21, measured once on arrival",
                  "representation": "measured once the design was final",
                  "representation-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival",
                  "representation-c": "a third set (phone-in and hotline transcripts, bulletin-style reports), written "

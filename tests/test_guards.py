@@ -61,6 +61,27 @@ def test_keyword_lists_fail(stuffed):
     assert G.statement_quality(stuffed) < 0.2
 
 
+@pytest.mark.parametrize("sentence", [
+    "Parents, teachers, nurses, shopkeepers and two residents' associations argued that the new crossing would make the walk to school safer.",
+    "Agriculteurs, pêcheurs, élus, habitants et associations rappellent que la nappe reste déficitaire depuis trois étés.",
+    "Elternbeirat, Sportverein, Seniorenrat, Kirchengemeinde und mehrere Anwohner verweisen darauf, dass die Straße vor der Schule zu schmal ist.",
+])
+def test_naming_who_said_it_is_a_statement(sentence):
+    # three one- or two-word pieces, but also a clause of 8+ words: a statement, not a keyword list (DECISIONS 21)
+    assert G.statement_quality(sentence) == 1.0
+    assert G.statement_quality(sentence, list_clause=10**9) < 1.0  # the rule before: every such sentence marked down
+
+
+@pytest.mark.parametrize("listed", [
+    "Keywords: park and ride, evening buses from the villages, Sunday services, cheaper fares, Mill Lane.",
+    "Mots-clés : LED, détecteur de présence, éclairage à la demande, économies d'énergie, sécurité.",
+    "Stichworte: Bürgerwindpark, Genossenschaft, Beteiligung der Anwohner, Pacht, Gewinn.",
+])
+def test_keyword_lists_of_phrases_stay_lists(listed):
+    # no piece is a clause, so the list rule still applies even where the phrases carry function words
+    assert G.statement_quality(listed) == G.statement_quality(listed, list_clause=10**9) < 0.9
+
+
 def test_keyword_stuffing_is_word_weighted():
     assert G.keyword_stuffing(CANDIDATES["honest"]) == 1.0
     assert G.keyword_stuffing(CANDIDATES["keyword_stuffing"]) < 0.95

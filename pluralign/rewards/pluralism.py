@@ -344,7 +344,8 @@ class PluralismScorer:
         z = self.z_scores(index, off_question(self.backend.embed(sentences), index.question) @ index.vectors.T)
         cues = np.array([cue_stance(s) for s in sentences])
         against = (np.sign(index.sides)[None, :] * cues[:, None] < -CLEAR) & (np.abs(index.sides) > CLEAR)[None, :]
-        quality = np.array([G.statement_quality(s, self.guards.function_target) for s in sentences])
+        quality = np.array([G.statement_quality(s, self.guards.function_target, self.guards.list_clause)
+                            for s in sentences])
         return expression(z, against, quality, self.z_clear, self.slope), z, against
 
     def score_batch(self, debates: Sequence[dict], summaries: Sequence[str]) -> list[dict]:
