@@ -9,9 +9,9 @@ output has and a hack lacks, and measures it on any text:
 - `length_budget`: a summary compresses; beyond `length_ratio` of the sources' words (and at
   least `length_min` words) the multiplier falls as budget / length.
 - `statement_quality` / `keyword_stuffing`: a statement has function words, is not a bare list
-  of keywords (short pieces between commas, and no clause) and does not repeat its words. Stuffing a minority's words without stating its
-  position fails all three. The per-sentence quality also weights how much a sentence may count
-  as expressing a comment (pluralism).
+  of keywords (short pieces between commas, and no clause) and does not repeat its words.
+  Stuffing a minority's words without stating its position fails all three. The per-sentence
+  quality also weights how much a sentence may count as expressing a comment (pluralism).
 - `repetition`: share of repeated word trigrams (duplicate sentences, loops).
 - `topicality`: cosine between the text's centroid embedding and the references' (the debate's
   question and comments, or the source of a rewrite). all-MiniLM-L6-v2 places any two French (or
