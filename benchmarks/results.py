@@ -17,10 +17,11 @@ def cpu_model() -> str:
     from pluralign.rewards.e5_torch import cpu_bf16_units
 
     try:
-        name = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                    platform.processor() or "unknown CPU")
-    except OSError:
-        name = platform.processor() or "unknown CPU"
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            name = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
+    except OSError:  # not Linux
+        name = ""
+    name = name or platform.processor() or "unknown CPU"
     units = cpu_bf16_units()
     return f"{name} ({', '.join(units) if units else 'no native bfloat16'})"
 
