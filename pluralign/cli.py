@@ -603,6 +603,17 @@ def cmd_fit_fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit_balance(args: argparse.Namespace) -> int:
+    from pluralign.rewards.balance_fit import fit_balance_reader
+
+    if args.out:
+        check_output(args.out, {})
+    path, reader = fit_balance_reader(data=args.data, bank=args.bank, out=args.out, C=args.C)
+    print(json.dumps({"version": reader.version, "ngrams": len(reader.column), **reader.meta["held_out"]}, indent=2))
+    print(f"wrote the balance reader to {path}", file=sys.stderr)
+    return 0
+
+
 def add_fit_commands(commands) -> None:
     fit = commands.add_parser("fit", help="fit the learned scorers on the shipped human judgments")
     fit_cmds = fit.add_subparsers(dest="fit_command", required=True, metavar="SUBCOMMAND")
@@ -632,6 +643,16 @@ def add_fit_commands(commands) -> None:
                    help="share of real faithful renderings the stance model may read as more likely changed")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_fit_fidelity)
+    p = fit_cmds.add_parser("balance", help="fit the reader of stated balance (does a sentence claim the opinion groups "
+                                            "are equally large? docs/design.md §7) and write it as .npz")
+    p.add_argument("--data", default=None, help="folder of written sentences (*.jsonl; default: data/balance_claims "
+                                                "of this checkout)")
+    p.add_argument("--bank", default=None, help="DeliberationBank folder, whose summaries are the real negatives "
+                                                "(default: data/deliberationbank of this checkout)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="reader to write (default: the package's pluralign/rewards/heads/balance-claims.npz)")
+    p.add_argument("--C", type=float, default=3.0, help="inverse L2 strength of the logistic regression")
+    p.set_defaults(func=cmd_fit_balance)
 
 
 # --- train -----------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ import numpy as np
 from pluralign.errors import UsageError
 from pluralign.rewards import guards as G
 from pluralign.rewards.backends import DEFAULT_SPEC, LRU, Backend, get_backend
+from pluralign.rewards.balance import balance_guard, shipped_reader
 from pluralign.rewards.representation import comment_spread, off_question
 from pluralign.rewards.sides import CLEAR, cue_stance, opinion_side
 from pluralign.rewards.text import split_sentences
@@ -310,7 +311,8 @@ class PluralismScorer:
 
     def __init__(self, backend: Backend | str | None = None, threshold: float = THRESHOLD,
                  weights: dict[str, float] | None = None, guards: G.GuardSettings = G.DEFAULT_GUARDS,
-                 z_clear: float = Z_CLEAR, slope: float = SLOPE, sharpness: float = SHARPNESS, cache_size: int = 256):
+                 z_clear: float = Z_CLEAR, slope: float = SLOPE, sharpness: float = SHARPNESS, cache_size: int = 256,
+                 balance: bool = True):
         self.backend = get_backend(backend or DEFAULT_SPEC) if isinstance(backend, str) or backend is None else backend
         self.threshold, self.guards = threshold, guards
         self.z_clear, self.slope, self.sharpness = z_clear, slope, sharpness
@@ -319,10 +321,12 @@ class PluralismScorer:
         if unknown or sum(self.weights.values()) <= 0:
             raise UsageError(f"pluralism weights must be non-negative numbers for {sorted(WEIGHTS)}, got {self.weights}")
         self.debates = LRU(cache_size)
+        self.balance_reader = shipped_reader() if balance else None  # the `balance` guard (balance.py)
 
     def signature(self, group_source: str) -> str:
         return make_signature(scorer="pluralism", backend=self.backend.spec, threshold=self.threshold,
                               weights=self.weights, guards=self.guards.fields(), groups=group_source,
+                              balance=self.balance_reader.version if self.balance_reader else "off",
                               support={"method": "debate-z", "z_clear": self.z_clear, "slope": self.slope,
                                        "sharpness": self.sharpness})
 
@@ -372,13 +376,15 @@ class PluralismScorer:
         empty = np.zeros((0, len(index.comment_texts)))
         a_all, z_all, against_all = self.expression_matrix(index, sentences) if sentences else (empty, empty, empty > 0)
         vectors = self.backend.embed(sentences) if sentences else None
+        claims = self.balance_reader.probability(sentences) if self.balance_reader else np.zeros(len(sentences))
         topic = self.backend.embed(index.topic_texts)
         signature = self.signature(index.group_source)
         results, start = [], 0
         for summary, parts in zip(summaries, split, strict=True):
             stop = start + len(parts)
             metrics = self.metrics(index, a_all[start:stop], z_all[start:stop], against_all[start:stop])
-            metrics["guards"] = self.guard_values(index, summary, vectors[start:stop] if parts else None, topic)
+            metrics["guards"] = self.guard_values(index, summary, vectors[start:stop] if parts else None, topic,
+                                                  float(claims[start:stop].max(initial=0.0)))
             metrics["guard"] = float(np.prod(list(metrics["guards"].values())))
             reward = metrics["guard"] * self.combine(metrics)
             results.append({"pluralism": round(float(reward), 6), "metrics": metrics, "signature": signature})
@@ -394,10 +400,13 @@ class PluralismScorer:
         attributed = shared_attribution(a, z, against, index.profiles, self.sharpness)
         return debate_metrics(index, coverage(a), attributed, a.shape[0], self.threshold)
 
-    def guard_values(self, index: DebateIndex, summary: str, vectors: np.ndarray | None, topic: np.ndarray) -> dict:
+    def guard_values(self, index: DebateIndex, summary: str, vectors: np.ndarray | None, topic: np.ndarray,
+                     claim: float = 0.0) -> dict:
+        """Each guard's multiplier; `claim` is the summary's most balance-claiming sentence's P."""
         if vectors is None or not len(vectors):
             return {"empty": 0.0}
         settings = self.guards
+        balance = {"balance": round(balance_guard(claim, index.group_share), 6)} if self.balance_reader else {}
         return {
             "empty": 1.0,
             "copying": round(G.copying(summary, index.comment_texts, settings), 6),
@@ -407,4 +416,5 @@ class PluralismScorer:
             "topic": round(min(G.topicality(vectors, topic, settings)[0],
                                G.lexical_topicality(summary, index.topic_texts, settings)[0]), 6),
             "language": round(G.language_match(summary, index.language, settings), 6),
+            **balance,
         }

@@ -1,0 +1,71 @@
+"""The `balance` guard of the pluralism score on the hand-written cases: pairs won with it and without it.
+
+    .venv/bin/python benchmarks/bench_balance_guard.py [--backends ...] [--sets pluralism-f,...]
+
+One scoring run per backend: the guard multiplies the reward, so the reward without it is the reward
+divided by the guard (benchmarks/DECISIONS.md 24). Prints every pair whose outcome the guard changes,
+then per set the pairs won on and off, and the `false_balance` pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
+
+from bench_handwritten import BACKENDS, HANDWRITTEN, HELD_OUT_SETS  # noqa: E402
+
+from pluralign.data.jsonl import read_records  # noqa: E402
+from pluralign.rewards.pluralism import PluralismScorer  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--sets", default=",".join(n for n in HELD_OUT_SETS if n.startswith("pluralism")),
+                        help="hand-written pluralism sets (file stems), plus `dev` for tests/pluralism_cases.py")
+    args = parser.parse_args()
+    sets = {}
+    for name in args.sets.split(","):
+        if name == "dev":
+            from pluralism_cases import CASES, HACKS
+
+            sets[name] = [(d, c["honest"], {h: c[h] for h in HACKS}) for d, c in CASES.values()]
+        else:
+            sets[name] = [(r, r["honest"], r["hacks"]) for r in read_records(HANDWRITTEN / f"{name}.jsonl")]
+    for spec in args.backends.split(","):
+        scorer = PluralismScorer(spec)
+        tally = defaultdict(lambda: [0, 0, 0])  # (set, kind) -> won on, won off, pairs
+        honest_marked = defaultdict(list)
+        for name, cases in sets.items():
+            for debate, honest, hacks in cases:
+                kinds = list(hacks)
+                results = scorer.score(debate, [honest] + [hacks[k] for k in kinds])
+                on = [r["pluralism"] for r in results]
+                guard = [r["metrics"]["guards"].get("balance", 1.0) for r in results]
+                off = [v / g if g > 0 else 0.0 for v, g in zip(on, guard, strict=True)]
+                if guard[0] < 1:
+                    honest_marked[name].append(f"{debate['id']} {guard[0]:.3f}")
+                for j, kind in enumerate(kinds, 1):
+                    won_on, won_off = on[0] > on[j], off[0] > off[j]
+                    cell = tally[(name, kind)]
+                    cell[0] += won_on
+                    cell[1] += won_off
+                    cell[2] += 1
+                    if won_on != won_off:
+                        print(f"  {spec} {name} {debate['id']} {kind}: {'won' if won_off else 'lost'} without the guard, "
+                              f"{'won' if won_on else 'lost'} with it (guard: honest {guard[0]:.3f}, hack {guard[j]:.3f})")
+        for name in sets:
+            cells = [v for (n, _), v in tally.items() if n == name]
+            fb = tally.get((name, "false_balance"), [0, 0, 0])
+            print(f"{spec} {name}: with the guard {sum(c[0] for c in cells)}, without {sum(c[1] for c in cells)} of "
+                  f"{sum(c[2] for c in cells)} pairs; false_balance {fb[0]} / {fb[1]} of {fb[2]}; honest summaries "
+                  f"with a balance guard below 1: {', '.join(honest_marked[name]) or 'none'}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
