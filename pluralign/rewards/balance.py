@@ -28,7 +28,7 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from pluralign.errors import UsageError
+from pluralign.rewards.backends import LRU
 
 FORMAT = 1
 NGRAMS = (3, 5)  # character n-gram sizes, within word boundaries (scikit-learn's "char_wb")
@@ -85,6 +86,8 @@ class BalanceReader:
     intercept: float
     meta: dict
     version: str
+    # Sentences already read (an eval re-scores the same outputs; a GRPO step rarely repeats one).
+    cache: LRU = field(default_factory=lambda: LRU(65536), compare=False, repr=False)
 
     @classmethod
     def from_arrays(cls, ngrams, idf, coef, intercept: float, meta: dict) -> BalanceReader:
@@ -124,7 +127,14 @@ class BalanceReader:
         return float(x @ self.coef[columns] / math.sqrt(float(x @ x)) + self.intercept)
 
     def probability(self, sentences: list[str]) -> np.ndarray:
-        return np.array([1.0 / (1.0 + math.exp(-self.logit(s))) for s in sentences])
+        out = np.empty(len(sentences))
+        for i, sentence in enumerate(sentences):
+            p = self.cache.get(sentence)
+            if p is None:
+                p = 1.0 / (1.0 + math.exp(-self.logit(sentence)))
+                self.cache.put(sentence, p)
+            out[i] = p
+        return out
 
 
 @lru_cache(maxsize=1)
