@@ -53,6 +53,8 @@ HELD_OUT_SETS = {"pluralism": "measured once the design was final",
                                 "DECISIONS.md 24, measured once on 2026-12-03",
                  "pluralism-g": "a seventh set (workplace consultations, HR or works-council memos), written 2026-12-03 "
                                 "with no candidate to judge (DECISIONS.md 25), measured once on arrival",
+                 "pluralism-h": "an eighth set (members' associations, the board's newsletter note), written 2026-12-03 "
+                                "to judge DECISIONS.md 26, measured once on arrival",
                  "representation": "measured once the design was final",
                  "representation-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival",
                  "representation-c": "a third set (phone-in and hotline transcripts, bulletin-style reports), written "
