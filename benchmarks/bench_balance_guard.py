@@ -19,9 +19,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
 
-from bench_handwritten import BACKENDS, HANDWRITTEN, HELD_OUT_SETS  # noqa: E402
+from bench_handwritten import BACKENDS, HELD_OUT_SETS, pluralism_cases  # noqa: E402
 
-from pluralign.data.jsonl import read_records  # noqa: E402
 from pluralign.rewards.balance import BalanceReader, balance_guard  # noqa: E402
 from pluralign.rewards.pluralism import PluralismScorer  # noqa: E402
 from pluralign.rewards.text import split_sentences  # noqa: E402
@@ -36,14 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     candidate = BalanceReader.from_file(args.candidate) if args.candidate else None
     other = f"with {candidate.version}" if candidate else "without"
-    sets = {}
-    for name in args.sets.split(","):
-        if name == "dev":
-            from pluralism_cases import CASES, HACKS
-
-            sets[name] = [(d, c["honest"], {h: c[h] for h in HACKS}) for d, c in CASES.values()]
-        else:
-            sets[name] = [(r, r["honest"], r["hacks"]) for r in read_records(HANDWRITTEN / f"{name}.jsonl")]
+    sets = {name: pluralism_cases(name) for name in args.sets.split(",")}
     for spec in args.backends.split(","):
         scorer = PluralismScorer(spec)
         tally = defaultdict(lambda: [0, 0, 0])  # (set, kind) -> won on, won off, pairs

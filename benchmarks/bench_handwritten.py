@@ -107,17 +107,21 @@ def pluralism_outcomes(spec: str, cases: list[tuple[dict, str, dict]], module=No
     return outcomes
 
 
-def pluralism_section(specs) -> str:
-    from pluralism_cases import CASES, HACKS
+def pluralism_cases(name: str) -> list[tuple[dict, str, dict]]:
+    """(debate, honest, {hack: summary}) of a hand-written set by file stem, or of `dev` (tests/pluralism_cases.py)."""
+    if name == "dev":
+        from pluralism_cases import CASES, HACKS
 
-    dev = [(debate, c["honest"], {h: c[h] for h in HACKS}) for debate, c in CASES.values()]
+        return [(debate, c["honest"], {h: c[h] for h in HACKS}) for debate, c in CASES.values()]
+    return [(row, row["honest"], row["hacks"]) for row in read_records(HANDWRITTEN / f"{name}.jsonl")]
+
+
+def pluralism_section(specs) -> str:
     old = module_at(OLD_SCORER, "pluralign/rewards/pluralism.py", "old_pluralism")
-    sets = [("Development cases (tests/pluralism_cases.py)", dev)]
+    sets = [("Development cases (tests/pluralism_cases.py)", pluralism_cases("dev"))]
     for name, when in HELD_OUT_SETS.items():
         if name.startswith("pluralism") and (HANDWRITTEN / f"{name}.jsonl").exists():
-            rows = read_records(HANDWRITTEN / f"{name}.jsonl")
-            sets.append((f"Held-out cases (tests/fixtures/handwritten/{name}.jsonl, {when})",
-                         [(row, row["honest"], row["hacks"]) for row in rows]))
+            sets.append((f"Held-out cases (tests/fixtures/handwritten/{name}.jsonl, {when})", pluralism_cases(name)))
     sections = []
     for title, cases in sets:
         results = {s: pluralism_outcomes(s, cases) for s in specs}

@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from pluralign.data.deliberationbank import load_bank  # noqa: E402
 from pluralign.data.jsonl import read_records  # noqa: E402
-from pluralign.rewards.balance_fit import topic_folds  # noqa: E402
+from pluralign.eval.mqm import group_folds  # noqa: E402
+from pluralign.rewards.balance_fit import topic  # noqa: E402
 from pluralign.rewards.text import split_sentences  # noqa: E402
 
 CLAIMS = ROOT / "data" / "balance_claims" / "balance_claims.jsonl"  # moved from benchmarks/ (DECISIONS 24)
@@ -87,7 +88,9 @@ def main() -> None:
     texts = [r["text"] for r in rows]
     y = np.array([r["label"] for r in rows])
     written = np.array(["summary" not in r for r in rows])
-    fold, make = topic_folds(rows), featurizer(args.features)
+    fold, make = np.empty(len(rows), dtype=int), featurizer(args.features)
+    for f, held_out in enumerate(group_folds(rows, 5, key=topic)):
+        fold[held_out] = f
     sets = []
     if args.read_sets:
         for name in READ_SETS:

@@ -78,9 +78,10 @@ def mqm_metrics(rows: list[dict], scores, n_boot: int = 1000, seed: int = 0) -> 
     }
 
 
-def group_folds(rows: list[dict], k: int = 5, seed: int = 0) -> list[np.ndarray]:
-    """k folds of row indices, whole documents per fold (shuffled by seed)."""
-    docs = sorted({r["doc"] for r in rows})
+def group_folds(rows: list[dict], k: int = 5, seed: int = 0, key=lambda r: r["doc"]) -> list[np.ndarray]:
+    """k folds of row indices, whole groups per fold (shuffled by seed); a group is `key(row)`, by default
+    the row's document."""
+    docs = sorted({key(r) for r in rows})
     order = np.random.default_rng(seed).permutation(len(docs))
     fold_of = {docs[d]: i % k for i, d in enumerate(order)}
-    return [np.array([i for i, r in enumerate(rows) if fold_of[r["doc"]] == f], dtype=int) for f in range(k)]
+    return [np.array([i for i, r in enumerate(rows) if fold_of[key(r)] == f], dtype=int) for f in range(k)]

@@ -21,6 +21,7 @@ sentence read as a claim. Then the reader is fitted on every row and written.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ import numpy as np
 from pluralign.data.deliberationbank import load_bank
 from pluralign.data.jsonl import read_jsonl
 from pluralign.data.schema import DataError
+from pluralign.eval.mqm import group_folds
 from pluralign.log import get_logger
 from pluralign.rewards.balance import FORMAT, NGRAMS, BalanceReader, shipped_path
 from pluralign.rewards.text import split_sentences
@@ -93,11 +95,9 @@ def prior_weights(rows: list[dict]) -> np.ndarray:
     return weight
 
 
-def topic_folds(rows: list[dict], k: int = FOLDS, seed: int = 0) -> np.ndarray:
-    units = sorted({(r["language"], r["topic"]) for r in rows})
-    order = np.random.default_rng(seed).permutation(len(units))
-    fold_of = {units[i]: n % k for n, i in enumerate(order)}
-    return np.array([fold_of[(r["language"], r["topic"])] for r in rows])
+def topic(row: dict) -> tuple[str, str]:
+    """What a fold holds out whole: one language's debate."""
+    return row["language"], row["topic"]
 
 
 def _fit(texts: list[str], y: np.ndarray, weight: np.ndarray, C: float) -> BalanceReader:
@@ -116,12 +116,12 @@ def held_out_figures(rows: list[dict], C: float) -> dict:
     from sklearn.metrics import roc_auc_score
 
     texts, y = [r["text"] for r in rows], np.array([r["label"] for r in rows])
-    weight, fold = prior_weights(rows), topic_folds(rows)
+    weight = prior_weights(rows)
     p = np.zeros(len(rows))
-    for f in range(FOLDS):
-        train, test = fold != f, fold == f
-        reader = _fit([t for t, keep in zip(texts, train, strict=True) if keep], y[train], weight[train], C)
-        p[test] = reader.probability([t for t, keep in zip(texts, test, strict=True) if keep])
+    for test in group_folds(rows, FOLDS, key=topic):
+        train = np.setdiff1d(np.arange(len(rows)), test)
+        reader = _fit([texts[i] for i in train], y[train], weight[train], C)
+        p[test] = reader.probability([texts[i] for i in test])
     written = np.array(["summary" not in r for r in rows])
     best: dict[int, float] = {}
     for row, value in zip(rows, p, strict=True):
@@ -155,8 +155,7 @@ def fit_balance_reader(data: str | Path | None = None, bank: str | Path | None =
             "data": {"written_sha256": written_sha, "deliberationbank_sha256": bank_sha,
                      "written": len(written), "written_claims": sum(r["label"] for r in written),
                      "deliberationbank_sentences": len(rows) - len(written)}}
-    reader = BalanceReader.from_arrays(sorted(reader.column, key=reader.column.get), reader.idf, reader.coef,
-                                       reader.intercept, meta)
+    reader = replace(reader, meta=meta)  # the version hashes the weights only
     path = Path(out) if out else shipped_path()
     reader.save(path)
     return path, reader

@@ -158,7 +158,7 @@ class JudgePluralismScorer:
             metrics = self.metrics(index, cov, a)
             mine = vectors[start:start + len(sentences)] if sentences else None
             start += len(sentences)
-            metrics["guards"] = self.guard_values(index, summary, mine)
+            metrics["guards"] = self.guard_values(index, summary, sentences, mine)
             metrics["guard"] = float(np.prod(list(metrics["guards"].values())))
             parts_of_reward = {"min_group": metrics["min_group_coverage"], "coverage": metrics["coverage"],
                                "deficit": 1.0 - metrics["deficit_mass"]}
@@ -172,11 +172,10 @@ class JudgePluralismScorer:
         attributed = attribution(a, index.profiles, self.threshold, self.tie_margin)
         return debate_metrics(index, cov, attributed, a.shape[0], self.threshold)
 
-    def guard_values(self, index, summary: str, vectors: np.ndarray | None) -> dict:
+    def guard_values(self, index, summary: str, sentences: list[str], vectors: np.ndarray | None) -> dict:
         """The default scorer's guards (docs/design.md §7), `balance` included: the judge does not replace them."""
-        claims = self.balance_reader.probability(split_sentences(summary)) if summary.strip() else np.zeros(0)
-        return summary_guards(index, summary, vectors, self.backend.embed(index.topic_texts), self.guards,
-                              float(claims.max(initial=0.0)))
+        claim = float(self.balance_reader.probability(sentences).max(initial=0.0))
+        return summary_guards(index, summary, vectors, self.backend.embed(index.topic_texts), self.guards, claim)
 
 
 class JudgeFidelityScorer:

@@ -376,15 +376,16 @@ class PluralismScorer:
         empty = np.zeros((0, len(index.comment_texts)))
         a_all, z_all, against_all = self.expression_matrix(index, sentences) if sentences else (empty, empty, empty > 0)
         vectors = self.backend.embed(sentences) if sentences else None
-        claims = self.balance_reader.probability(sentences) if self.balance_reader else np.zeros(len(sentences))
+        claims = self.balance_reader.probability(sentences) if self.balance_reader else None
         topic = self.backend.embed(index.topic_texts)
         signature = self.signature(index.group_source)
         results, start = [], 0
         for summary, parts in zip(summaries, split, strict=True):
             stop = start + len(parts)
             metrics = self.metrics(index, a_all[start:stop], z_all[start:stop], against_all[start:stop])
-            metrics["guards"] = self.guard_values(index, summary, vectors[start:stop] if parts else None, topic,
-                                                  float(claims[start:stop].max(initial=0.0)))
+            claim = None if claims is None else float(claims[start:stop].max(initial=0.0))
+            metrics["guards"] = summary_guards(index, summary, vectors[start:stop] if parts else None, topic,
+                                               self.guards, claim)
             metrics["guard"] = float(np.prod(list(metrics["guards"].values())))
             reward = metrics["guard"] * self.combine(metrics)
             results.append({"pluralism": round(float(reward), 6), "metrics": metrics, "signature": signature})
@@ -399,10 +400,6 @@ class PluralismScorer:
     def metrics(self, index: DebateIndex, a: np.ndarray, z: np.ndarray, against: np.ndarray) -> dict:
         attributed = shared_attribution(a, z, against, index.profiles, self.sharpness)
         return debate_metrics(index, coverage(a), attributed, a.shape[0], self.threshold)
-
-    def guard_values(self, index: DebateIndex, summary: str, vectors: np.ndarray | None, topic: np.ndarray,
-                     claim: float = 0.0) -> dict:
-        return summary_guards(index, summary, vectors, topic, self.guards, claim if self.balance_reader else None)
 
 
 def summary_guards(index: DebateIndex, summary: str, vectors: np.ndarray | None, topic: np.ndarray,
