@@ -8,7 +8,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export WANDB_MODE ?= offline
 
-.PHONY: install test demo demo-docs lint bench heads clean
+.PHONY: install test test-heldout demo demo-docs lint bench heads clean
 
 $(BIN)/pluralign: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,11 @@ install: $(BIN)/pluralign
 
 test: install
 	$(BIN)/pytest -q tests
+
+# Every hand-written held-out set on every backend, MiniLM's fidelity sets included (about 15 minutes;
+# `make test` runs all but those: tests/test_handwritten.py).
+test-heldout: install
+	$(BIN)/pytest -q -m '' tests/test_handwritten.py
 
 demo: install
 	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
