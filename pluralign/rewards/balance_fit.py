@@ -80,14 +80,15 @@ def bank_rows(bank_folder: str | Path | None = None) -> tuple[list[dict], str]:
 
 def prior_weights(rows: list[dict]) -> np.ndarray:
     """Real sentences together weigh as much as the English written negatives; each other language's
-    written negatives together weigh as much as the English written ones."""
+    written negatives together weigh as much as all English negatives, written and real, so that no language's
+    sentences start closer to a claim than English ones (benchmarks/DECISIONS.md 27)."""
     language = np.array([r["language"] for r in rows])
     negative = np.array([r["label"] == 0 for r in rows])
     real = np.array(["summary" in r for r in rows])
     weight = np.ones(len(rows))
-    english = ((~real) & (language == "en") & negative).sum()
     if real.any():
-        weight[real] = english / real.sum()
+        weight[real] = ((~real) & (language == "en") & negative).sum() / real.sum()
+    english = weight[(language == "en") & negative].sum()
     for lang in set(language[~real]) - {"en"}:
         chosen = (language == lang) & negative & ~real
         if chosen.any() and english:
