@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from pluralign.data.deliberationbank import load_bank  # noqa: E402
 from pluralign.data.jsonl import read_records  # noqa: E402
 from pluralign.eval.mqm import group_folds  # noqa: E402
-from pluralign.rewards.balance_fit import topic  # noqa: E402
+from pluralign.rewards.balance_fit import prior_weights, topic  # noqa: E402
 from pluralign.rewards.text import split_sentences  # noqa: E402
 
 CLAIMS = ROOT / "data" / "balance_claims" / "balance_claims.jsonl"  # moved from benchmarks/ (DECISIONS 24)
@@ -44,22 +44,6 @@ def training_rows() -> list[dict]:
     real = [{"text": s, "language": "en", "topic": f"deliberationbank:{topic}", "label": 0, "summary": n}
             for n, (topic, summary) in enumerate(summaries) for s in split_sentences(summary) if s not in seen]
     return written + real
-
-
-def exploration_weights(rows: list[dict], y: np.ndarray) -> np.ndarray:
-    """DECISIONS 23's `weighted`: DeliberationBank's sentences weigh as much as the English written negatives, and
-    each other language's negatives as much as all English negatives, written and real together. (The shipped fit,
-    `balance_fit.prior_weights`, gives each other language the weight of the English *written* negatives only, half
-    this: DECISIONS 26, note after the outcome.)"""
-    language = np.array([r["language"] for r in rows])
-    real = np.array(["summary" in r for r in rows])
-    weight = np.ones(len(rows))
-    weight[real] = ((~real) & (language == "en") & (y == 0)).sum() / max(real.sum(), 1)
-    english = weight[(language == "en") & (y == 0)].sum()
-    for lang in set(language) - {"en"}:
-        chosen = (language == lang) & (y == 0)
-        weight[chosen] = english / chosen.sum()
-    return weight
 
 
 def featurizer(kind: str):
@@ -101,7 +85,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|" + ("---|---|" if sets else ""))
     for C in (float(c) for c in args.C.split(",")):
         for weighted in (False, True):
-            weight = exploration_weights(rows, y) if weighted else np.ones(len(rows))
+            # DECISIONS 23's `weighted` is the shipped weighting since DECISIONS 27
+            weight = prior_weights(rows) if weighted else np.ones(len(rows))
             p = np.zeros(len(rows))
             for f in np.unique(fold):
                 train = [t for t, keep in zip(texts, fold != f, strict=True) if keep]

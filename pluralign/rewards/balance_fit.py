@@ -8,10 +8,10 @@ Rows:
 - every sentence of DeliberationBank's summaries, `label` 0: real summaries, which claim no balance
   (without them almost every real summary reads as a claim: benchmarks/DECISIONS.md 23).
 Weights: DeliberationBank's sentences together weigh as much as the English written negatives, and
-each other language's written negatives as much as the English written ones, so that French and German
-do not start much closer to a claim for lack of real negatives. English negatives, written and real,
-still weigh twice what French or German ones do (DECISIONS.md 26, note after the outcome: the
-exploration of DECISIONS 23 gave the other languages the weight of both).
+each other language's written negatives as much as all English negatives, written and real, so that
+French and German sentences do not start closer to a claim for lack of real negatives (benchmarks/
+DECISIONS.md 27; before it, they weighed half that and the reader marked 7 of 91 honest summaries
+down, all French or German, against 1 since).
 Figures (in the file's `meta`): with whole topics held out (5 folds; a topic is one language's
 debate), AUC and the share of claims read as claims (P > 0.5) on the written sentences, the share
 of other written sentences read as claims, and the share of DeliberationBank summaries with a
