@@ -95,6 +95,23 @@ def test_fit_balance_cli_writes_a_reader_that_is_sklearns_pipeline(tmp_path, cap
     np.testing.assert_allclose(reader.probability(probe), model.predict_proba(vectorizer.transform(probe))[:, 1], atol=1e-5)
 
 
+def test_each_language_s_negatives_weigh_as_much_as_all_english_ones():
+    # DECISIONS 27: without this, French and German sentences start closer to a claim (the real negatives are English).
+    from pluralign.rewards.balance_fit import prior_weights
+
+    def row(language, label, real=False):
+        return {"text": "x", "language": language, "topic": "t", "label": label} | ({"summary": 0} if real else {})
+
+    rows = ([row("en", 0)] * 4 + [row("en", 1)] * 2 + [row("en", 0, real=True)] * 8
+            + [row("fr", 0)] * 2 + [row("fr", 1)] * 3 + [row("de", 0)] * 16)
+    weight = prior_weights(rows)
+    total = {key: weight[[(r["language"], r["label"], "summary" in r) == key for r in rows]].sum()
+             for key in {(r["language"], r["label"], "summary" in r) for r in rows}}
+    assert total[("en", 0, True)] == total[("en", 0, False)] == 4  # the real ones weigh as the written
+    assert total[("fr", 0, False)] == total[("de", 0, False)] == 8  # as all English negatives
+    assert total[("en", 1, False)] == 2 and total[("fr", 1, False)] == 3  # claims keep their count
+
+
 def test_fit_balance_names_the_file_line_and_field_of_a_bad_row(tmp_path, capsys):
     data = tmp_path / "claims"
     rows = _tiny_rows()
