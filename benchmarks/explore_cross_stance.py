@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_fidelity import HELD_OUT  # noqa: E402
+from flip_reader import pooled_pairs  # noqa: E402
 
 from pluralign.data import fidelity_data as fd  # noqa: E402
 from pluralign.data.jsonl import read_records  # noqa: E402
@@ -49,7 +50,7 @@ from pluralign.rewards.fidelity_features import stance_features  # noqa: E402
 from pluralign.rewards.fidelity_model import CLASSES  # noqa: E402
 
 KINDS = ("flipped", "softened", "amplified")
-MAXLEN, BATCH = 96, 16
+BATCH = 16
 
 
 class CrossStance(nn.Module):
@@ -64,25 +65,8 @@ class CrossStance(nn.Module):
                 p.requires_grad_(True)
         self.head = nn.Linear(e5.dim, len(CLASSES))
 
-    def ids(self, source: str, output: str) -> list[int]:
-        tok = self.tok
-        return [tok.bos, *tok.content_ids(source)[:MAXLEN], tok.eos, tok.eos, *tok.content_ids(output)[:MAXLEN], tok.eos]
-
     def forward(self, batch: list[tuple[str, str]]) -> torch.Tensor:
-        enc, seqs = self.enc, [self.ids(a, b) for a, b in batch]
-        lengths = torch.tensor([len(s) for s in seqs])
-        ids = torch.full((len(seqs), int(lengths.max())), self.tok.eos, dtype=torch.long)
-        for r, s in enumerate(seqs):
-            ids[r, :len(s)] = torch.tensor(s)
-        keep = torch.arange(ids.shape[1]) < lengths[:, None]
-        mask = keep[:, None, None, :]
-        with torch.no_grad():  # the frozen part: the embeddings and the lower layers
-            x = enc.embeddings(ids)
-            for layer in enc.layers[:-self.trainable]:
-                x = layer(x, mask)
-        for layer in enc.layers[-self.trainable:]:
-            x = layer(x, mask)
-        return self.head((x * keep.unsqueeze(-1)).sum(1) / lengths[:, None])
+        return self.head(pooled_pairs(self.enc, self.tok, batch, self.trainable, torch.float32))
 
     @torch.no_grad()
     def p_same(self, batch: list[tuple[str, str]]) -> np.ndarray:

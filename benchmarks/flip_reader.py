@@ -61,6 +61,31 @@ class LowRank(nn.Module):
         return self.base(x) + (x @ self.a.T.to(x.dtype)) @ self.b.T.to(x.dtype)
 
 
+def pair_ids(tok, first: str, second: str) -> list[int]:
+    """`<s> first </s></s> second </s>`, each side cut to MAXLEN tokens: one sequence, as XLM-R reads a pair."""
+    return [tok.bos, *tok.content_ids(first)[:MAXLEN], tok.eos, tok.eos, *tok.content_ids(second)[:MAXLEN], tok.eos]
+
+
+def pooled_pairs(enc, tok, pairs: Sequence[tuple[str, str]], trainable: int, dtype) -> torch.Tensor:
+    """Mean-pooled last-layer states of each pair (float32); the embeddings and all but the top `trainable`
+    layers run without gradients (frozen)."""
+    seqs = [pair_ids(tok, a, b) for a, b in pairs]
+    lengths = torch.tensor([len(s) for s in seqs])
+    ids = torch.full((len(seqs), int(lengths.max())), tok.eos, dtype=torch.long)
+    for r, s in enumerate(seqs):
+        ids[r, :len(s)] = torch.tensor(s)
+    keep = torch.arange(ids.shape[1]) < lengths[:, None]
+    mask = keep[:, None, None, :]
+    frozen = len(enc.layers) - trainable
+    with torch.no_grad():
+        x = enc.embeddings(ids).to(dtype)
+        for layer in enc.layers[:frozen]:
+            x = layer(x, mask)
+    for layer in enc.layers[frozen:]:
+        x = layer(x, mask)
+    return (x.float() * keep.unsqueeze(-1)).sum(1) / lengths[:, None]
+
+
 class CrossEncoder:
     """e5's encoder over (comment, sentence), adapters on the top `layers`, a linear head to one logit."""
 
@@ -83,27 +108,8 @@ class CrossEncoder:
         out["head.w"], out["head.b"] = self.head.weight, self.head.bias
         return out
 
-    def ids(self, comment: str, sentence: str) -> list[int]:
-        tok = self.tok
-        return [tok.bos, *tok.content_ids(comment)[:MAXLEN], tok.eos, tok.eos, *tok.content_ids(sentence)[:MAXLEN], tok.eos]
-
     def logits(self, pairs: Sequence[tuple[str, str]]):
-        seqs = [self.ids(c, s) for c, s in pairs]
-        lengths = torch.tensor([len(s) for s in seqs])
-        ids = torch.full((len(seqs), int(lengths.max())), self.tok.eos, dtype=torch.long)
-        for r, s in enumerate(seqs):
-            ids[r, :len(s)] = torch.tensor(s)
-        keep = torch.arange(ids.shape[1]) < lengths[:, None]
-        mask = keep[:, None, None, :]
-        frozen = len(self.enc.layers) - self.layers
-        with torch.no_grad():  # the frozen part: the embeddings and the lower layers
-            x = self.enc.embeddings(ids).to(self.dtype)
-            for layer in self.enc.layers[:frozen]:
-                x = layer(x, mask)
-        for layer in self.enc.layers[frozen:]:
-            x = layer(x, mask)
-        pooled = (x.float() * keep.unsqueeze(-1)).sum(1) / lengths[:, None]
-        return self.head(pooled)[:, 0]
+        return self.head(pooled_pairs(self.enc, self.tok, pairs, self.layers, self.dtype))[:, 0]
 
 
 def predict(model: CrossEncoder, pairs: Sequence[tuple[str, str]], batch: int = 32) -> np.ndarray:
