@@ -1,6 +1,6 @@
 """Exploration (benchmarks/DECISIONS.md 28): a cross-encoder that reads flipped attributions, for `minority_flipped`.
 
-    python benchmarks/explore_flip_reader.py heldout [--data benchmarks/flip_pairs] [--epochs 3]
+    python benchmarks/explore_flip_reader.py heldout [--data benchmarks/flip_pairs] [--epochs 3] [--layers 6] [--rank 8]
     python benchmarks/explore_flip_reader.py fit --out FILE [--data ...] [--epochs 3]
     python benchmarks/explore_flip_reader.py dev --reader FILE [--sets pluralism,...,dev] [--backends ...]
 
@@ -37,7 +37,7 @@ from pluralign.rewards.pluralism import THRESHOLD, PluralismScorer  # noqa: E402
 
 def heldout(args) -> None:
     items, _ = flip.read_items(args.data)
-    figures = flip.held_out_figures(items, args.epochs, seed=0)
+    figures = flip.held_out_figures(items, args.epochs, seed=0, layers=args.layers, rank=args.rank)
     print(json.dumps(figures, indent=1))
 
 
@@ -119,6 +119,9 @@ def main() -> None:
         p.add_argument("--epochs", type=int, default=3)
         if name == "fit":
             p.add_argument("--out", required=True)
+        else:
+            p.add_argument("--layers", type=int, default=flip.LAYERS, help="top layers given adapters")
+            p.add_argument("--rank", type=int, default=flip.RANK, help="the adapters' rank")
     p = sub.add_parser("dev")
     p.add_argument("--reader", required=True)
     p.add_argument("--sets", default="pluralism,pluralism-b,pluralism-c,pluralism-d,pluralism-e,pluralism-f,"

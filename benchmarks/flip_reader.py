@@ -274,13 +274,14 @@ def auc(y: np.ndarray, p: np.ndarray) -> float:
     return float(((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg)))
 
 
-def held_out_figures(items: list[dict], epochs: int, seed: int, progress=None) -> dict:
+def held_out_figures(items: list[dict], epochs: int, seed: int, progress=None, layers: int = LAYERS,
+                     rank: int = RANK) -> dict:
     """A reader trained without every FOLDS-th item, judged on those items."""
     test_ids = {item["id"] for k, item in enumerate(items) if k % FOLDS == 0}
     pairs = item_pairs(items)
     train_pairs = [p for p in pairs if p.item not in test_ids]
     test = [p for p in pairs if p.item in test_ids]
-    model = CrossEncoder(seed=seed)
+    model = CrossEncoder(layers, rank, seed=seed)
     train(model, train_pairs, epochs, seed, progress)
     p = predict(model, [(q.comment, q.sentence) for q in test])
     y = np.array([q.label for q in test])

@@ -82,11 +82,13 @@ def test_the_committed_items_are_valid_and_every_sentence_meets_both_labels():
 
 
 def test_training_is_seeded_and_the_written_reader_loads(tmp_path):
-    data = _write(tmp_path / "d", [_item(n, "en" if n % 2 else "de") for n in range(1, 6)])
-    written = [flip_fit.fit_flip_reader(data, tmp_path / f"{name}.npz", epochs=1) for name in "ab"]
-    (path, version, meta), (_, again, _) = written
-    assert version == again  # the same data and seed: the same reader
-    assert meta["items"] == 5 and meta["pairs"] == 90 and meta["held_out"]["held_out_items"] == 1
+    data = _write(tmp_path / "d", [_item(n, "en" if n % 2 else "de") for n in range(1, 4)])
+    path, version, meta = flip_fit.fit_flip_reader(data, tmp_path / "reader.npz", epochs=1)
+    assert meta["items"] == 3 and meta["pairs"] == 54 and meta["held_out"]["held_out_items"] == 1
+    # The same data and seed give the same reader: a fresh model trained on every pair is the one written.
+    again = F.CrossEncoder(seed=0)
+    flip_fit.train(again, flip_fit.item_pairs(flip_fit.read_items(data)[0]), epochs=1, seed=0)
+    assert F.version_of(F.arrays_of(again)) == version
     reader = F.FlipReader(path)
     assert reader.version == version
     p = reader.probability([("Free buses, please.", "A few want free buses."), ("Free buses, please.", "A few back the charge.")])
