@@ -166,13 +166,12 @@ class FlipReader:
         self.cache = LRU(cache_size)
 
     def probability(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        keys = [c + "\x00" + s for c, s in pairs]
-        missing = list(dict.fromkeys(k for k in keys if self.cache.get(k) is None))
+        pairs = [tuple(pair) for pair in pairs]  # the cache's keys
+        missing = list(dict.fromkeys(pair for pair in pairs if self.cache.get(pair) is None))
         if missing:
-            split = [tuple(k.split("\x00", 1)) for k in missing]
-            for key, p in zip(missing, predict(self.model, split), strict=True):
-                self.cache.put(key, float(p))
-        return np.array([self.cache.get(k) for k in keys], dtype=float)
+            for pair, p in zip(missing, predict(self.model, missing), strict=True):
+                self.cache.put(pair, float(p))
+        return np.array([self.cache.get(pair) for pair in pairs], dtype=float)
 
 
 # --- training ---------------------------------------------------------------------------------
