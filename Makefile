@@ -23,7 +23,7 @@ install: $(BIN)/pluralign
 test: install
 	$(BIN)/pytest -q tests
 
-# Every hand-written held-out set on every backend (about 20 minutes; `make test` runs the ones
+# Every hand-written held-out set on every backend (20-30 minutes on 2 cores; `make test` runs the ones
 # tests/test_handwritten.py names in PLURALISM_IN_MAKE_TEST and FIDELITY_IN_MAKE_TEST). Run it after a scorer changes.
 test-heldout: install
 	$(BIN)/pytest -q -m '' tests/test_handwritten.py

