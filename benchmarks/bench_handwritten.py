@@ -25,6 +25,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from tqdm import tqdm
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
@@ -116,6 +118,31 @@ def pluralism_cases(name: str) -> list[tuple[dict, str, dict]]:
 
         return [(debate, c["honest"], {h: c[h] for h in HACKS}) for debate, c in CASES.values()]
     return [(row, row["honest"], row["hacks"]) for row in read_records(HANDWRITTEN / f"{name}.jsonl")]
+
+
+def compare_variants(spec: str, scorers: dict, sets: dict[str, list], margin: float = 1e-4) -> dict:
+    """Pluralism scorer variants ({name: scorer}, the first the reference) on hand-written sets ({name: cases}):
+    prints each pair whose outcome differs from the reference's, then the pairs won (honest above the hack by more
+    than `margin`) per set and per kind; returns {variant: {(set or "all", kind or "all"): pairs won}}."""
+    won = defaultdict(lambda: defaultdict(int))
+    reference = next(iter(scorers))
+    for name, cases in sets.items():
+        for debate, honest, hacks in tqdm(cases, desc=f"{spec} {name}", leave=False):
+            kinds = list(hacks)
+            outcome = {}
+            for variant, scorer in scorers.items():
+                scores = [r["pluralism"] for r in scorer.score(debate, [honest] + [hacks[k] for k in kinds])]
+                outcome[variant] = [scores[0] > s - margin for s in scores[1:]]
+                for kind, better in zip(kinds, outcome[variant], strict=True):
+                    for key in ((name, "all"), ("all", kind), ("all", "all")):
+                        won[variant][key] += better
+            for j, kind in enumerate(kinds):
+                for variant in scorers:
+                    if outcome[variant][j] != outcome[reference][j]:
+                        print(f"{spec} {variant} {name} {debate['id']} {kind}: {outcome[reference][j]} -> {outcome[variant][j]}")
+    for key in sorted({k for counts in won.values() for k in counts}):
+        print(spec, *key, {variant: won[variant][key] for variant in scorers})
+    return won
 
 
 def pluralism_section(specs) -> str:

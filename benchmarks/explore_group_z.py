@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
 
-from bench_handwritten import BACKENDS, pluralism_cases  # noqa: E402
+from bench_handwritten import BACKENDS, compare_variants, pluralism_cases  # noqa: E402
 
 from pluralign.rewards import guards as G  # noqa: E402
 from pluralign.rewards.pluralism import PluralismScorer, debate_z, expression  # noqa: E402
@@ -31,7 +30,6 @@ from pluralign.rewards.representation import off_question  # noqa: E402
 from pluralign.rewards.sides import CLEAR, cue_stance  # noqa: E402
 
 READ_SETS = "dev," + ",".join(["pluralism"] + [f"pluralism-{c}" for c in "bcdefghi"])
-MARGIN = 1e-4
 
 
 def group_z(sim: np.ndarray, profiles: np.ndarray, spread: float, least: float = 3.0) -> np.ndarray:
@@ -72,24 +70,7 @@ def main() -> None:
     for spec in args.backends.split(","):
         shipped = PluralismScorer(spec)
         scorers = {"shipped": shipped, **{mode: GroupZScorer(shipped, mode) for mode in ("both", "cov", "att")}}
-        won = defaultdict(lambda: defaultdict(int))  # variant -> (set or "all", kind or "all") -> pairs won
-        for name, cases in sets.items():
-            for debate, honest, hacks in cases:
-                kinds = list(hacks)
-                outcome = {}
-                for variant, scorer in scorers.items():
-                    scores = [r["pluralism"] for r in scorer.score(debate, [honest] + [hacks[k] for k in kinds])]
-                    outcome[variant] = [scores[0] > s - MARGIN for s in scores[1:]]
-                    for kind, better in zip(kinds, outcome[variant], strict=True):
-                        for key in ((name, "all"), ("all", kind), ("all", "all")):
-                            won[variant][key] += better
-                for j, kind in enumerate(kinds):
-                    for variant in scorers:
-                        if outcome[variant][j] != outcome["shipped"][j]:
-                            print(f"{spec} {variant} {name} {debate['id']} {kind}: {outcome['shipped'][j]} -> {outcome[variant][j]}")
-        for key in sorted({k for counts in won.values() for k in counts}):
-            print(spec, *key, {variant: won[variant][key] for variant in scorers})
-
+        compare_variants(spec, scorers, sets)
 
 if __name__ == "__main__":
     main()

