@@ -59,6 +59,8 @@ HELD_OUT_SETS = {"pluralism": "measured once the design was final",
                                 "to judge DECISIONS.md 26, measured once on arrival",
                  "pluralism-i": "a ninth set (citizens' assemblies: facilitators' notes in reported speech, the "
                                 "assembly's interim report), written 2026-12-03 to judge DECISIONS.md 27, measured once on arrival",
+                 "pluralism-j": "a tenth set (readers' comments under a local paper's article, its round-up of them), "
+                                "written 2026-12-03 and kept unread to judge DECISIONS.md 30, measured once on 2026-12-03",
                  "representation": "measured once the design was final",
                  "representation-b": "a second set, written 2026-12-01 after the first was measured, measured once on arrival",
                  "representation-c": "a third set (phone-in and hotline transcripts, bulletin-style reports), written "

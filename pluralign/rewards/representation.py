@@ -315,7 +315,7 @@ class RepresentationScorer:
             raise UsageError(f"representation output {output!r}: choose one of {', '.join(self.OUTPUTS)}")
         self.head, self.output = load_head(self.backend.spec, head), output
         self.signature = make_signature(scorer="representation", backend=self.backend.spec, head=self.head.name,
-                                        output=output, guards="topic")
+                                        output=output, guards="topic", **self.backend.signature_fields())
 
     def contexts(self, rows: Sequence[dict], comments=None) -> list[tuple[str, tuple[str, ...], list[int]]]:
         """Rows grouped by the comments they are read against: a row's own `comments`, else
