@@ -342,3 +342,5 @@ def test_synthetic_debates_with_votes_and_three_groups(scorer):
 def test_reward_reads_the_coverage_credit_not_the_count(scorer):
     metrics = {"min_group_coverage": 0.5, "coverage": 1.0, "coverage_credit": 0.25, "deficit_mass": 0.2}
     assert scorer.combine(metrics) == pytest.approx(0.4 * 0.5 + 0.2 * 0.25 + 0.4 * 0.8)
+    with pytest.raises(ValueError, match="coverage_ramp must be at least 0"):
+        P.PluralismScorer(scorer.backend, coverage_ramp=-0.1)

@@ -340,6 +340,9 @@ class PluralismScorer:
                  z_clear: float = Z_CLEAR, slope: float = SLOPE, sharpness: float = SHARPNESS, cache_size: int = 256,
                  balance: bool = True, coverage_ramp: float = COVERAGE_RAMP):
         self.backend = get_backend(backend or DEFAULT_SPEC) if isinstance(backend, str) or backend is None else backend
+        if not 0 <= coverage_ramp < threshold:
+            raise UsageError(f"pluralism coverage_ramp must be at least 0 (0: count the groups at or above the threshold) "
+                             f"and below the threshold {threshold}, got {coverage_ramp}")
         self.threshold, self.guards, self.coverage_ramp = threshold, guards, coverage_ramp
         self.z_clear, self.slope, self.sharpness = z_clear, slope, sharpness
         self.weights = dict(WEIGHTS if weights is None else weights)
@@ -371,14 +374,20 @@ class PluralismScorer:
         return debate_z(sim, index.spread)
 
     def expression_matrix(self, index: DebateIndex, sentences: list[str]) -> tuple[np.ndarray, ...]:
-        """a(s, c), z(s, c) and `against` (s states the side opposite to c's) for sentences of any
-        number of summaries against one debate: one embedding call for the whole batch."""
-        z = self.z_scores(index, off_question(self.backend.embed(sentences), index.question) @ index.vectors.T)
+        """a(s, c), the z the attribution reads (`share_z`) and `against` (s states the side opposite to
+        c's) for sentences of any number of summaries against one debate: one embedding call for the whole batch."""
+        sim = off_question(self.backend.embed(sentences), index.question) @ index.vectors.T
+        z = self.z_scores(index, sim)
         cues = np.array([cue_stance(s) for s in sentences])
         against = (np.sign(index.sides)[None, :] * cues[:, None] < -CLEAR) & (np.abs(index.sides) > CLEAR)[None, :]
         quality = np.array([G.statement_quality(s, self.guards.function_target, self.guards.list_clause)
                             for s in sentences])
-        return expression(z, against, quality, self.z_clear, self.slope), z, against
+        return expression(z, against, quality, self.z_clear, self.slope), self.share_z(index, sim, z), against
+
+    def share_z(self, index: DebateIndex, sim: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """The z the attribution shares a sentence's mass by: a(s, c)'s own z (variants that read the two
+        apart override it: benchmarks/explore_group_z.py)."""
+        return z
 
     def score_batch(self, debates: Sequence[dict], summaries: Sequence[str]) -> list[dict]:
         """One result per (debate, summary) pair, in order: each debate's summaries are scored
