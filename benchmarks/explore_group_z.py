@@ -23,11 +23,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
 
-from bench_handwritten import BACKENDS, compare_variants, pluralism_cases  # noqa: E402
+from bench_handwritten import BACKENDS, READ_BEFORE_30, compare_variants, pluralism_cases  # noqa: E402
 
 from pluralign.rewards.pluralism import COVERAGE_RAMP, PluralismScorer, debate_z  # noqa: E402
-
-READ_SETS = "dev," + ",".join(["pluralism"] + [f"pluralism-{c}" for c in "bcdefghi"])
 
 
 def group_z(sim: np.ndarray, profiles: np.ndarray, spread: float, least: float = 3.0) -> np.ndarray:
@@ -57,7 +55,7 @@ class GroupZScorer(PluralismScorer):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--sets", default=READ_SETS, help="hand-written pluralism sets (file stems), `dev` for the development cases")
+    parser.add_argument("--sets", default=READ_BEFORE_30, help="hand-written pluralism sets (file stems), `dev` for the development cases")
     parser.add_argument("--coverage-ramp", type=float, default=COVERAGE_RAMP)
     args = parser.parse_args()
     sets = {name: pluralism_cases(name) for name in args.sets.split(",")}

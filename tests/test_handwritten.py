@@ -4,8 +4,8 @@ These cases were measured once, when the pluralism and representation designs we
 (benchmarks/RESULTS.md, "Hand-written cases"); the later sets (`pluralism-b.jsonl` to `pluralism-j.jsonl`,
 `representation-b.jsonl` to `representation-e.jsonl`, `fidelity-b.jsonl` to `fidelity-j.jsonl`), written after
 the first had been measured, were measured once when they arrived. The pairs the scorers lose are listed here,
-every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more. A listed pair that starts
-to win does not fail it (a near-tie may fall either way on another CPU's arithmetic). The pluralism
+every one of them, so that nothing hides: the test fails on any other pair lost by NEAR_TIE or more. A listed
+pair that starts to win does not fail it (a near-tie may fall either way on another CPU's arithmetic). The pluralism
 lists were measured again when the length guard's floor changed (benchmarks/DECISIONS.md 19) and when the keyword-list
 rule did (21), when the `balance` guard shipped and its reader was refitted (24, 26, 27), and when the reward's
 coverage term became a ramp (30).

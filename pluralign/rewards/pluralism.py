@@ -312,9 +312,9 @@ def debate_metrics(index: DebateIndex, cov: np.ndarray, attributed: np.ndarray, 
     minority = scored & (s < 1.0 / max(n_groups, 1))
     return {
         "min_group_coverage": _json_float(g_cov[scored].min()) if scored.any() else 0.0,
-        "coverage": _json_float((g_cov[scored] >= threshold).mean()) if scored.any() else 0.0,
+        "coverage": _json_float(coverage_credit(g_cov[scored], threshold, 0.0)),
         "coverage_credit": _json_float(coverage_credit(g_cov[scored], threshold, ramp)),
-        "minority_recall": _json_float((g_cov[minority] >= threshold).mean()) if minority.any() else None,
+        "minority_recall": _json_float(coverage_credit(g_cov[minority], threshold, 0.0)) if minority.any() else None,
         "deficit_mass": _json_float(deficit_mass(s, t)),
         "elasticity": _json_float(elasticity(s, t)),
         "jr_violations": jr_violations(u, index.approvals, cov, n_sentences, threshold),
